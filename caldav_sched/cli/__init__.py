@@ -1,0 +1,1 @@
+"""The ``caldav-sched`` command line: thin parsers that call services."""

@@ -1,0 +1,198 @@
+"""Typed settings, read from one TOML file.
+
+A leaf module: it imports only the exception root.  Every key lives in one
+frozen dataclass with its default; ``config.example.toml`` mirrors these
+defaults and a test keeps the two in step.  A wrong key or a wrong value stops
+start-up with a ``ConfigError`` that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from caldav_sched.errors import ConfigError
+
+ENV_VAR = "CALDAV_SCHED_CONFIG"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 5232
+    base_path: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    realm: str = "caldav_sched"
+    reader_connections: int = 2
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: str = "./var/caldav_sched.sqlite3"
+    cache_size_kib: int = 65536
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    from_address: str = "calendar@localhost"
+    transport: str = "file"
+    file_dir: str = "./var/outbox-mail"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    lmtp_host: str = ""
+    lmtp_port: int = 0
+    lmtp_socket: str = ""
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    max_attempts: int = 8
+    backoff_base: float = 30.0
+    backoff_max: float = 3600.0
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    max_resource_size: int = 1_048_576
+    max_request_body: int = 10_485_760
+    max_mail_size: int = 10_485_760
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    inbound: InboundSettings = field(default_factory=InboundSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+
+
+_CHOICES = {
+    ("mail", "transport"): ("smtp", "file"),
+    ("smtp", "security"): ("none", "starttls", "tls"),
+}
+
+
+def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
+    where = f"[{table}] {key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{where}: must not be negative, got {value}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{where}: must not be negative, got {value}")
+        return float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    choices = _CHOICES.get((table, key))
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _validate(settings: Settings) -> Settings:
+    base = settings.server.base_path
+    if base:
+        if not base.startswith("/") or "//" in base or any(c in base for c in "?#% "):
+            raise ConfigError(f"[server] base_path: must look like /prefix, got {base!r}")
+        base = base.rstrip("/")
+        settings = dataclasses.replace(
+            settings, server=dataclasses.replace(settings.server, base_path=base)
+        )
+    for proxy in settings.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"[server] trusted_proxies: {proxy!r} is not an IP address or network"
+            ) from exc
+    if not 0 < settings.server.port < 65536:
+        raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
+    if settings.server.reader_connections < 1:
+        raise ConfigError("[server] reader_connections: must be at least 1")
+    if "@" not in settings.mail.from_address:
+        raise ConfigError(
+            f"[mail] from_address: not a mail address: {settings.mail.from_address!r}"
+        )
+    if settings.queue.max_attempts < 1:
+        raise ConfigError("[queue] max_attempts: must be at least 1")
+    return settings
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Build settings from parsed TOML, refusing unknown tables and keys."""
+    defaults = Settings()
+    tables: dict[str, Any] = {}
+    for table_field in dataclasses.fields(Settings):
+        tables[table_field.name] = getattr(defaults, table_field.name)
+    unknown = sorted(set(data) - set(tables))
+    if unknown:
+        raise ConfigError(f"unknown table [{unknown[0]}] (known: {', '.join(tables)})")
+    built: dict[str, Any] = {}
+    for name, default_table in tables.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        known = {f.name for f in dataclasses.fields(default_table)}
+        extra = sorted(set(raw) - known)
+        if extra:
+            raise ConfigError(f"[{name}] {extra[0]}: unknown key (known: {', '.join(sorted(known))})")
+        values = {
+            key: _coerce(name, key, value, getattr(default_table, key))
+            for key, value in raw.items()
+        }
+        built[name] = dataclasses.replace(default_table, **values)
+    return _validate(Settings(**built))
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the TOML file at *path*, else ``$CALDAV_SCHED_CONFIG``, else defaults."""
+    if path is None:
+        path = os.environ.get(ENV_VAR) or None
+    if path is None:
+        return _validate(Settings())
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    try:
+        return settings_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc

@@ -1,0 +1,154 @@
+"""The aiohttp application: routing, authentication, and lifecycle.
+
+Every path under ``server.base_path`` goes to one dispatcher, which
+authenticates the request, builds a ``DavContext`` and calls the handler for
+the method.  The database opens and closes in the app's cleanup context.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from caldav_sched.config import Settings
+from caldav_sched.dav.context import DavContext
+from caldav_sched.dav.errors import MethodNotAllowed, NotFound, Unauthorized
+from caldav_sched.dav.handlers import objects, properties, reports
+from caldav_sched.dav.middleware import error_middleware
+from caldav_sched.dav.resources import Hrefs
+from caldav_sched.services import Services
+from caldav_sched.services.users import Authenticator
+from caldav_sched.store.db import Database
+from caldav_sched.store.migrate import migrate
+from caldav_sched.store.users import UserRow
+
+log = logging.getLogger("caldav_sched.dav")
+
+SERVICES = web.AppKey("services", Services)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+HREFS = web.AppKey("hrefs", Hrefs)
+
+DAV_CLASSES = "1, 3, access-control, calendar-access, calendar-auto-schedule, extended-mkcol"
+ALLOW = (
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL"
+)
+
+Handler = Callable[[DavContext], Awaitable[web.StreamResponse]]
+
+HANDLERS: dict[str, Handler] = {
+    "GET": objects.get,
+    "HEAD": objects.get,
+    "PUT": objects.put,
+    "DELETE": objects.delete,
+    "PROPFIND": properties.propfind,
+    "PROPPATCH": properties.proppatch,
+    "MKCALENDAR": properties.mkcalendar,
+    "MKCOL": properties.mkcalendar,
+    "REPORT": reports.report,
+}
+
+
+def _credentials(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    name, sep, password = decoded.partition(":")
+    return (name, password) if sep else None
+
+
+async def authenticate(request: web.Request) -> UserRow:
+    credentials = _credentials(request)
+    if credentials is None:
+        raise Unauthorized("authentication required")
+    user = await request.app[AUTHENTICATOR].authenticate(*credentials)
+    if user is None:
+        raise Unauthorized("wrong user name or password, or the account is disabled")
+    return user
+
+
+def relative_path(request: web.Request) -> str:
+    base = request.app[HREFS].base
+    path = request.path
+    if base:
+        if path != base and not path.startswith(base + "/"):
+            raise NotFound(f"nothing is served at {path}")
+        path = path[len(base) :] or "/"
+    return path
+
+
+async def options(request: web.Request) -> web.Response:
+    return web.Response(
+        status=200,
+        headers={"DAV": DAV_CLASSES, "Allow": ALLOW, "MS-Author-Via": "DAV"},
+    )
+
+
+async def well_known(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently(location=request.app[HREFS].root())
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        return await options(request)
+    handler = HANDLERS.get(request.method)
+    if handler is None:
+        raise MethodNotAllowed(f"{request.method} is not supported", allow=tuple(ALLOW.split(", ")))
+    path = relative_path(request)
+    user = await authenticate(request)
+    ctx = DavContext(
+        request=request,
+        services=request.app[SERVICES],
+        hrefs=request.app[HREFS],
+        user=user,
+        path=path,
+    )
+    response = await handler(ctx)
+    response.headers.setdefault("DAV", DAV_CLASSES)
+    return response
+
+
+def make_app(settings: Settings, services: Services | None = None) -> web.Application:
+    """The CalDAV application; opens its own database unless *services* is given."""
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=settings.limits.max_request_body,
+    )
+    app["realm"] = settings.server.realm
+    app[HREFS] = Hrefs(settings.server.base_path)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        owned = services is None
+        if owned:
+            db = Database(
+                settings.storage.path,
+                readers=settings.server.reader_connections,
+                cache_kib=settings.storage.cache_size_kib,
+            )
+            await db.open()
+            applied = await migrate(db)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+            app[SERVICES] = Services(db=db, settings=settings)
+        else:
+            app[SERVICES] = services
+        app[AUTHENTICATOR] = Authenticator(app[SERVICES])
+        yield
+        if owned:
+            await app[SERVICES].db.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    base = settings.server.base_path
+    app.router.add_route("*", "/.well-known/caldav", well_known)
+    if base:
+        app.router.add_route("*", base + "/.well-known/caldav", well_known)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app

@@ -1,0 +1,299 @@
+"""REPORT: calendar-multiget, calendar-query, sync-collection, free-busy-query,
+and the principal searches clients use to find attendees.
+
+calendar-query reads only the candidates whose indexed span overlaps the
+query's time range, then checks each exactly; sync-collection reads the
+change log after the token, so its cost grows with the changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Awaitable
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from caldav_sched.dav import properties as props
+from caldav_sched.dav import xml
+from caldav_sched.dav.calendar_query import parse_expand, parse_filter, parse_timezone
+from caldav_sched.dav.context import DavContext
+from caldav_sched.dav.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    NumberOfMatchesWithinLimits,
+    SupportedReport,
+    ValidSyncToken,
+)
+from caldav_sched.dav.handlers.common import read_xml
+from caldav_sched.dav.handlers.properties import (
+    PropRequest,
+    multistatus_response,
+    parse_prop_request,
+    propstat,
+)
+from caldav_sched.dav.resources import CalendarObject, Collection, Principal, PrincipalCollection
+from caldav_sched.dav.xml import caldav, dav
+from caldav_sched.domain import query
+from caldav_sched.domain.expand import expand
+from caldav_sched.domain.freebusy import busy_periods, freebusy_calendar
+from caldav_sched.domain.ical import parse_calendar
+from caldav_sched.store import objects as object_store
+from caldav_sched.store import users as user_store
+from caldav_sched.store.objects import SPAN_MAX, SPAN_MIN, ObjectRow
+
+_TOKEN = re.compile(re.escape(props.SYNC_TOKEN_PREFIX) + r"(\d+)-(\d+)$")
+
+
+class CalendarDataRequest:
+    """How calendar-data is to be returned: as stored, or expanded."""
+
+    def __init__(self, prop: xml.Element | None) -> None:
+        self.expand: query.TimeRange | None = None
+        if prop is not None:
+            data = prop.find(caldav("calendar-data"))
+            if data is not None:
+                expand_el = data.find(caldav("expand"))
+                if expand_el is not None:
+                    self.expand = parse_expand(expand_el)
+
+    def render(self, row: ObjectRow) -> xml.Element:
+        assert row.data is not None
+        if self.expand is None:
+            text = row.data.decode("utf-8")
+        else:
+            text = expand(parse_calendar(row.data), self.expand).to_ical().decode("utf-8")
+        return xml.element(caldav("calendar-data"), text)
+
+
+def _object_propstat(
+    ctx: DavContext,
+    resource: CalendarObject,
+    request: PropRequest,
+    data: CalendarDataRequest,
+) -> xml.PropStat:
+    result = propstat(ctx, resource, request)
+    if data.expand is not None and request.wants_data:
+        result.found = [
+            data.render(resource.row) if el.tag == caldav("calendar-data") else el
+            for el in result.found
+        ]
+    return result
+
+
+async def _multiget(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
+    request = parse_prop_request(root)
+    data = CalendarDataRequest(root.find(dav("prop")))
+    hrefs = [el.text or "" for el in root.findall(dav("href"))]
+    if not hrefs:
+        raise BadRequest("calendar-multiget needs at least one DAV:href")
+    result = xml.Multistatus()
+    by_name: dict[str, list[str]] = {}
+    for href in hrefs:
+        path = ctx.hrefs.relative(href)
+        prefix = ctx.hrefs.relative(ctx.href_of(target)) or ""
+        if path is None or not path.startswith(prefix) or "/" in path[len(prefix) :]:
+            result.add_status(href, 404)
+            continue
+        by_name.setdefault(path[len(prefix) :], []).append(href)
+    rows = await object_store.objects_by_name(
+        ctx.services.db.reader(), target.row.id, list(by_name)
+    )
+    for name, requested in by_name.items():
+        row = rows.get(name)
+        for href in requested:
+            if row is None:
+                result.add_status(href, 404)
+            else:
+                resource = CalendarObject(target.user, target.row, row)
+                result.add_propstat(href, _object_propstat(ctx, resource, request, data))
+    return multistatus_response(result)
+
+
+async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
+    filter_el = root.find(caldav("filter"))
+    if filter_el is None:
+        raise BadRequest("calendar-query needs a CALDAV:filter")
+    flt = parse_filter(filter_el)
+    tz_el = root.find(caldav("timezone"))
+    tz = parse_timezone(tz_el.text if tz_el is not None else target.row.timezone)
+    request = parse_prop_request(root)
+    data = CalendarDataRequest(root.find(dav("prop")))
+    reader = ctx.services.db.reader()
+    component = query.component_type(flt)
+    rng = query.index_range(flt)
+    if rng is not None:
+        start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
+        end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
+        rows = await object_store.objects_in_span(
+            reader, target.row.id, component=component, start=start, end=end
+        )
+    else:
+        rows = await object_store.objects_of_component(reader, target.row.id, component)
+    result = xml.Multistatus()
+    for row in rows:
+        assert row.data is not None
+        if not query.matches(parse_calendar(row.data), flt, tz=tz):
+            continue
+        resource = CalendarObject(target.user, target.row, row)
+        result.add_propstat(ctx.href_of(resource), _object_propstat(ctx, resource, request, data))
+    return multistatus_response(result)
+
+
+def _parse_token(token: str, collection: Collection) -> int:
+    if not token:
+        return 0
+    match = _TOKEN.match(token.strip())
+    if not match or int(match.group(1)) != collection.row.id:
+        raise ValidSyncToken("this sync-token was not issued for this collection")
+    modseq = int(match.group(2))
+    if modseq > collection.row.modseq:
+        raise ValidSyncToken("this sync-token is from the future")
+    return modseq
+
+
+async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
+    token_el = root.find(dav("sync-token"))
+    since = _parse_token((token_el.text or "") if token_el is not None else "", target)
+    level = root.find(dav("sync-level"))
+    if level is not None and (level.text or "").strip() not in ("1", ""):
+        raise Forbidden("only sync-level 1 is supported")
+    limit = None
+    limit_el = root.find(f"{dav('limit')}/{dav('nresults')}")
+    if limit_el is not None:
+        try:
+            limit = int((limit_el.text or "").strip())
+        except ValueError as exc:
+            raise BadRequest("DAV:nresults must be a number") from exc
+        if limit < 1:
+            raise NumberOfMatchesWithinLimits("DAV:nresults must be at least 1")
+    request = parse_prop_request(root)
+    reader = ctx.services.db.reader()
+    changes = await object_store.changes_since(reader, target.row.id, since)
+    if since == 0:
+        changes = [c for c in changes if not c.deleted]
+    truncated = limit is not None and len(changes) > limit
+    if truncated:
+        changes = changes[:limit]
+    rows: dict[str, ObjectRow] = {}
+    live = [c.name for c in changes if not c.deleted]
+    if request.wants_data:
+        rows = await object_store.objects_by_name(reader, target.row.id, live)
+    else:
+        for change in changes:
+            if not change.deleted:
+                rows[change.name] = ObjectRow(
+                    id=0,
+                    collection_id=target.row.id,
+                    name=change.name,
+                    uid="",
+                    component="",
+                    etag=change.etag or "",
+                    schedule_tag=None,
+                    modseq=change.modseq,
+                    size=change.size or 0,
+                    modified_at=change.modified_at or "",
+                )
+    result = xml.Multistatus()
+    data = CalendarDataRequest(root.find(dav("prop")))
+    for change in changes:
+        href = ctx.hrefs.object(target.user.name, target.row.path, change.name)
+        row = rows.get(change.name)
+        if change.deleted or row is None:
+            result.add_status(href, 404)
+            continue
+        resource = CalendarObject(target.user, target.row, row)
+        result.add_propstat(href, _object_propstat(ctx, resource, request, data))
+    if truncated:
+        result.add_status(ctx.href_of(target), 507, dav("number-of-matches-within-limits"))
+        new_modseq = changes[-1].modseq
+    else:
+        new_modseq = target.row.modseq
+    result.set_sync_token(props.sync_token(target.row.id, new_modseq))
+    return multistatus_response(result)
+
+
+async def _freebusy(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
+    range_el = root.find(caldav("time-range"))
+    if range_el is None:
+        raise BadRequest("free-busy-query needs a CALDAV:time-range")
+    rng = parse_expand(range_el)
+    start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
+    end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
+    rows = await object_store.objects_in_span(
+        ctx.services.db.reader(), target.row.id, component=None, start=start, end=end
+    )
+    cals = [parse_calendar(row.data or b"") for row in rows if row.component in ("VEVENT", "VFREEBUSY")]
+    periods = busy_periods(cals, rng)
+    body = freebusy_calendar(periods, rng, now=datetime.now(timezone.utc))
+    return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
+
+
+async def _principal_search_set(ctx: DavContext, root: xml.Element) -> web.Response:
+    result = xml.element(dav("principal-search-property-set"))
+    for name, text in ((dav("displayname"), "Name"), (caldav("calendar-user-address-set"), "Address")):
+        item = xml.sub(result, dav("principal-search-property"))
+        xml.sub(xml.sub(item, dav("prop")), name)
+        xml.sub(item, dav("description"), text).set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+    return web.Response(status=200, body=xml.serialise(result), content_type="application/xml")
+
+
+async def _principal_search(ctx: DavContext, root: xml.Element) -> web.Response:
+    """RFC 3744 9.4, limited to names and addresses of users of this server."""
+    terms: list[str] = []
+    for search in root.findall(dav("property-search")):
+        match = search.find(dav("match"))
+        if match is not None and (match.text or "").strip():
+            terms.append(match.text.strip().lower().removeprefix("mailto:"))
+    if not terms:
+        raise BadRequest("principal-property-search needs a DAV:match")
+    request = parse_prop_request(root)
+    test_any = root.get("test") == "anyof"
+    result = xml.Multistatus()
+    for user in await user_store.list_users(ctx.services.db.reader()):
+        if user.disabled:
+            continue
+        haystack = (user.name.lower(), user.email.lower())
+        hits = [any(term in h for h in haystack) for term in terms]
+        if (any(hits) if test_any else all(hits)):
+            principal = Principal(user)
+            result.add_propstat(ctx.href_of(principal), propstat(ctx, principal, request))
+    return multistatus_response(result)
+
+
+Report = Callable[[DavContext, xml.Element, Collection], Awaitable[web.Response]]
+
+COLLECTION_REPORTS: dict[str, Report] = {
+    caldav("calendar-multiget"): _multiget,
+    caldav("calendar-query"): _query,
+    dav("sync-collection"): _sync,
+    caldav("free-busy-query"): _freebusy,
+}
+
+
+async def report(ctx: DavContext) -> web.StreamResponse:
+    root = await read_xml(ctx)
+    if root is None:
+        raise BadRequest("REPORT needs a body")
+    resource = await ctx.load(ctx.target())
+    if root.tag == dav("principal-search-property-set"):
+        return await _principal_search_set(ctx, root)
+    if root.tag == dav("principal-property-search"):
+        return await _principal_search(ctx, root)
+    handler = COLLECTION_REPORTS.get(root.tag)
+    if handler is None:
+        raise SupportedReport(f"unsupported report {root.tag}")
+    if isinstance(resource, CalendarObject) and root.tag != dav("sync-collection"):
+        # A query on one object: answer as if asked of its collection, for it alone.
+        collection = Collection(resource.user, resource.collection)
+        if root.tag == caldav("calendar-multiget"):
+            return await handler(ctx, root, collection)
+        raise SupportedReport("this report is served on calendar collections")
+    if not isinstance(resource, Collection):
+        if isinstance(resource, PrincipalCollection) or root.tag != dav("sync-collection"):
+            raise SupportedReport("this report is served on calendar collections")
+        raise SupportedReport("sync-collection is served on calendar collections")
+    if root.tag == caldav("free-busy-query") and resource.row.kind != "calendar":
+        raise NotFound("free-busy-query is served on calendars")
+    return await handler(ctx, root, resource)

@@ -1,0 +1,137 @@
+"""The URL layout of design.md, and resolving a request path to a resource.
+
+| path                                  | resource            |
+| /                                     | Root                |
+| /home/                                | PrincipalCollection |
+| /home/<user>/                         | Principal           |
+| /home/<user>/calendar/                | CalendarHome        |
+| /home/<user>/calendar/<collection>/   | Collection (calendar, inbox, outbox) |
+| /home/<user>/calendar/<collection>/<name> | CalendarObject  |
+
+Paths here are relative to ``server.base_path``; ``Hrefs`` adds it back and
+percent-encodes, so every href in every response carries the prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from caldav_sched.store.collections import CollectionRow
+from caldav_sched.store.objects import ObjectRow
+from caldav_sched.store.users import UserRow
+
+HOME_ROOT = "home"
+CALENDAR_HOME = "calendar"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a path names, before anything is loaded."""
+
+    kind: str  # root | principals | principal | home | collection | object
+    user: str | None = None
+    collection: str | None = None
+    name: str | None = None
+
+
+def parse_path(path: str) -> Target | None:
+    """Split a (decoded, base-relative) path; ``None`` if it names nothing we serve."""
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        return None
+    if not parts:
+        return Target("root")
+    if parts[0] != HOME_ROOT:
+        return None
+    if len(parts) == 1:
+        return Target("principals")
+    user = parts[1]
+    if len(parts) == 2:
+        return Target("principal", user)
+    if parts[2] != CALENDAR_HOME:
+        return None
+    if len(parts) == 3:
+        return Target("home", user)
+    if len(parts) == 4:
+        return Target("collection", user, parts[3])
+    if len(parts) == 5:
+        return Target("object", user, parts[3], parts[4])
+    return None
+
+
+class Hrefs:
+    """Builds hrefs under the configured base path."""
+
+    def __init__(self, base_path: str = "") -> None:
+        self.base = base_path.rstrip("/")
+
+    def root(self) -> str:
+        return self.base + "/"
+
+    def principals(self) -> str:
+        return f"{self.base}/{HOME_ROOT}/"
+
+    def principal(self, user: str) -> str:
+        return f"{self.base}/{HOME_ROOT}/{quote(user)}/"
+
+    def home(self, user: str) -> str:
+        return f"{self.principal(user)}{CALENDAR_HOME}/"
+
+    def collection(self, user: str, path: str) -> str:
+        return f"{self.home(user)}{quote(path)}/"
+
+    def object(self, user: str, path: str, name: str) -> str:
+        return f"{self.collection(user, path)}{quote(name)}"
+
+    def relative(self, href: str) -> str | None:
+        """The base-relative decoded path of an href (absolute URL or path)."""
+        path = unquote(urlsplit(href.strip()).path)
+        if self.base:
+            if path != self.base and not path.startswith(self.base + "/"):
+                return None
+            path = path[len(self.base) :] or "/"
+        return path
+
+
+@dataclass(frozen=True)
+class Root:
+    pass
+
+
+@dataclass(frozen=True)
+class PrincipalCollection:
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: UserRow
+
+
+@dataclass(frozen=True)
+class CalendarHome:
+    user: UserRow
+
+
+@dataclass(frozen=True)
+class Collection:
+    user: UserRow
+    row: CollectionRow
+
+
+@dataclass(frozen=True)
+class CalendarObject:
+    user: UserRow
+    collection: CollectionRow
+    row: ObjectRow
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A path inside a collection where nothing is stored (yet)."""
+
+    target: Target
+
+
+Resource = Root | PrincipalCollection | Principal | CalendarHome | Collection | CalendarObject

@@ -1,0 +1,183 @@
+"""The one place for XML: a hardened parser and the multistatus builder.
+
+Request bodies are parsed by ``parse_body``: no DTD, no entities, no network,
+size-bounded by the request limit, so entity tricks and external references
+are refused before anything looks at the document.  Responses are built from
+``Element`` trees here and serialised once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from caldav_sched.dav.errors import BadRequest
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CALSERVER = "http://calendarserver.org/ns/"
+APPLE_ICAL = "http://apple.com/ns/ical/"
+
+NSMAP = {"D": DAV, "C": CALDAV, "CS": CALSERVER, "ICAL": APPLE_ICAL}
+
+Element = etree._Element
+
+
+def dav(name: str) -> str:
+    return f"{{{DAV}}}{name}"
+
+
+def caldav(name: str) -> str:
+    return f"{{{CALDAV}}}{name}"
+
+
+def cs(name: str) -> str:
+    return f"{{{CALSERVER}}}{name}"
+
+
+def apple(name: str) -> str:
+    return f"{{{APPLE_ICAL}}}{name}"
+
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def parse_body(body: bytes) -> Element | None:
+    """Parse a request body; ``None`` for an empty one.  Malformed is a 400."""
+    if not body.strip():
+        return None
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise BadRequest("XML with a DTD or entity declarations is not accepted")
+    try:
+        root = etree.fromstring(body, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BadRequest(f"malformed XML: {exc}") from exc
+    if root.getroottree().docinfo.doctype:
+        raise BadRequest("XML with a DTD is not accepted")
+    return root
+
+
+def element(tag: str, text: str | None = None, *children: Element) -> Element:
+    el = etree.Element(tag, nsmap=NSMAP if tag.startswith("{DAV:}") else None)
+    if text is not None:
+        el.text = text
+    el.extend(children)
+    return el
+
+
+def sub(parent: Element, tag: str, text: str | None = None) -> Element:
+    el = etree.SubElement(parent, tag)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def href_element(href: str) -> Element:
+    el = etree.Element(dav("href"))
+    el.text = href
+    return el
+
+
+def serialise(root: Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+STATUS_TEXT = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    424: "Failed Dependency",
+    507: "Insufficient Storage",
+}
+
+
+def status_line(code: int) -> str:
+    return f"HTTP/1.1 {code} {STATUS_TEXT.get(code, '')}".rstrip()
+
+
+@dataclass
+class PropStat:
+    """Properties of one resource grouped by status."""
+
+    found: list[Element] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    other: dict[int, list[Element]] = field(default_factory=dict)
+
+
+def error_element(precondition: str, href: str | None = None) -> Element:
+    root = etree.Element(dav("error"), nsmap=NSMAP)
+    cond = etree.SubElement(root, precondition)
+    if href is not None:
+        etree.SubElement(cond, dav("href")).text = href
+    return root
+
+
+class Multistatus:
+    """Builds a 207 Multi-Status body, one ``response`` per resource."""
+
+    def __init__(self) -> None:
+        self.root = etree.Element(dav("multistatus"), nsmap=NSMAP)
+
+    def add_propstat(self, href: str, props: PropStat) -> None:
+        response = etree.SubElement(self.root, dav("response"))
+        etree.SubElement(response, dav("href")).text = href
+        if props.found:
+            self._propstat(response, 200, props.found)
+        if props.missing:
+            self._propstat(response, 404, [etree.Element(name) for name in props.missing])
+        for code, elements in sorted(props.other.items()):
+            self._propstat(response, code, elements)
+        if not (props.found or props.missing or props.other):
+            self._propstat(response, 200, [])
+
+    def add_status(self, href: str, code: int, error: str | None = None) -> None:
+        response = etree.SubElement(self.root, dav("response"))
+        etree.SubElement(response, dav("href")).text = href
+        etree.SubElement(response, dav("status")).text = status_line(code)
+        if error is not None:
+            response.append(error_element(error))
+
+    def set_sync_token(self, token: str) -> None:
+        etree.SubElement(self.root, dav("sync-token")).text = token
+
+    @staticmethod
+    def _propstat(response: Element, code: int, elements: Sequence[Element]) -> None:
+        propstat = etree.SubElement(response, dav("propstat"))
+        prop = etree.SubElement(propstat, dav("prop"))
+        prop.extend(elements)
+        etree.SubElement(propstat, dav("status")).text = status_line(code)
+
+    def serialise(self) -> bytes:
+        return serialise(self.root)
+
+
+def child_names(el: Element | None) -> list[str]:
+    """The Clark names of an element's element children, in order."""
+    if el is None:
+        return []
+    return [c.tag for c in el if isinstance(c.tag, str)]
+
+
+def children(el: Element | None) -> Iterable[Element]:
+    if el is None:
+        return []
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def to_string(el: Element) -> str:
+    return etree.tostring(el, encoding="unicode")
+
+
+def from_string(text: str) -> Element:
+    return etree.fromstring(text.encode("utf-8"), parser=_PARSER)

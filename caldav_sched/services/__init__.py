@@ -1,0 +1,34 @@
+"""The application layer: one function per use case.
+
+Services own transactions (a write and what it causes commit together),
+speak the domain's language, and raise ``services.errors``; they never build
+HTTP responses.  ``Services`` bundles what every use case needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+from caldav_sched.config import Settings
+from caldav_sched.store.db import Database
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def timestamp(self) -> str:
+        return self.clock.now().isoformat(timespec="seconds")

@@ -1,0 +1,76 @@
+"""Use cases for calendar collections: create, change properties, delete."""
+
+from __future__ import annotations
+
+from caldav_sched.services import Services
+from caldav_sched.services.errors import AlreadyExists, InvalidInput, NotAllowed
+from caldav_sched.store import collections as collection_store
+from caldav_sched.store.collections import CollectionRow
+from caldav_sched.store.errors import DuplicateName
+from caldav_sched.store.users import UserRow
+
+RESERVED = ("inbox", "outbox")
+COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+
+
+async def make_calendar(
+    services: Services,
+    owner: UserRow,
+    path: str,
+    *,
+    columns: dict[str, str | None],
+    components: tuple[str, ...] | None,
+    dead_props: dict[str, str],
+) -> int:
+    if path in RESERVED:
+        raise AlreadyExists(f"{path!r} is reserved for scheduling")
+    if not path or len(path) > 255:
+        raise InvalidInput(f"invalid calendar name {path!r}")
+    if components is not None:
+        unknown = [c for c in components if c not in COMPONENTS]
+        if unknown or not components:
+            raise InvalidInput(f"unsupported component type {', '.join(unknown) or '(none)'}")
+    try:
+        async with services.db.transaction() as conn:
+            return await collection_store.insert_collection(
+                conn,
+                owner_id=owner.id,
+                path=path,
+                kind="calendar",
+                created_at=services.timestamp(),
+                displayname=columns.get("displayname"),
+                description=columns.get("description"),
+                color=columns.get("color"),
+                timezone=columns.get("timezone"),
+                components=components or COMPONENTS,
+                dead_props=dead_props,
+            )
+    except DuplicateName as exc:
+        raise AlreadyExists(f"a collection named {path} exists") from exc
+
+
+async def update_properties(
+    services: Services,
+    collection: CollectionRow,
+    *,
+    columns: dict[str, str | None],
+    dead_set: dict[str, str],
+    dead_removed: list[str],
+) -> None:
+    dead = None
+    if dead_set or dead_removed:
+        dead = dict(collection.dead_props)
+        dead.update(dead_set)
+        for name in dead_removed:
+            dead.pop(name, None)
+    async with services.db.transaction() as conn:
+        await collection_store.update_collection(
+            conn, collection.id, columns=columns, dead_props=dead
+        )
+
+
+async def delete_calendar(services: Services, collection: CollectionRow) -> None:
+    if collection.kind != "calendar":
+        raise NotAllowed("the scheduling inbox and outbox cannot be deleted")
+    async with services.db.transaction() as conn:
+        await collection_store.delete_collection(conn, collection.id)

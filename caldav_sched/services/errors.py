@@ -1,0 +1,53 @@
+"""What a use case can refuse, in the domain's words (no HTTP here)."""
+
+from __future__ import annotations
+
+from caldav_sched.errors import CaldavSchedError
+
+
+class ServiceError(CaldavSchedError):
+    """The operation was refused."""
+
+
+class NotFound(ServiceError):
+    """No such resource."""
+
+
+class AlreadyExists(ServiceError):
+    """Something already exists there."""
+
+
+class PreconditionFailed(ServiceError):
+    """The resource is not in the state the request expected."""
+
+
+class UidInUse(ServiceError):
+    """Another resource in the calendar holds this UID."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"UID already used by {name}")
+        self.name = name
+
+
+class ComponentNotSupported(ServiceError):
+    """This calendar does not take that kind of component."""
+
+
+class ResourceTooLarge(ServiceError):
+    """The calendar object is too large."""
+
+
+class NotAllowed(ServiceError):
+    """That is not allowed on this resource."""
+
+
+class InvalidInput(ServiceError):
+    """The input is not valid."""
+
+
+class InvalidSyncToken(ServiceError):
+    """The sync-token was not issued by this collection."""
+
+
+class UnknownUser(ServiceError):
+    """No such user."""

@@ -1,0 +1,140 @@
+"""Use cases for users: create one with its calendar home, passwords, login.
+
+A new user gets the URL layout of design.md: the principal, the calendar
+home, the default calendar ``event`` and the scheduling inbox and outbox.
+Passwords are stored as argon2 hashes.  Verifying argon2 costs tens of
+milliseconds by design, so a successful check is remembered (keyed by a keyed
+hash of the password, bound to the stored hash) and later requests with the
+same credentials cost a dictionary look-up; a password change invalidates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+import argon2
+
+from caldav_sched.services import Services
+from caldav_sched.services.errors import AlreadyExists, InvalidInput, UnknownUser
+from caldav_sched.store import collections as collection_store
+from caldav_sched.store import users as user_store
+from caldav_sched.store.errors import DuplicateName
+from caldav_sched.store.users import UserRow
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
+DEFAULT_CALENDAR = "event"
+INBOX = "inbox"
+OUTBOX = "outbox"
+
+_hasher = argon2.PasswordHasher()
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: UserRow
+    calendar_path: str
+
+
+def _check_name(name: str) -> None:
+    if not USER_NAME.match(name):
+        raise InvalidInput(
+            f"invalid user name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
+        )
+
+
+def _check_email(email: str) -> None:
+    if not EMAIL.match(email):
+        raise InvalidInput(f"invalid mail address {email!r}")
+
+
+async def hash_password(password: str) -> str:
+    if not password:
+        raise InvalidInput("the password must not be empty")
+    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
+
+
+async def add_user(services: Services, name: str, email: str, password: str | None) -> NewUser:
+    """Create a user with principal, calendar home, default calendar, inbox, outbox."""
+    _check_name(name)
+    _check_email(email)
+    password_hash = await hash_password(password) if password else ""
+    now = services.timestamp()
+    try:
+        async with services.db.transaction() as conn:
+            if await user_store.get_user_by_email(conn, email):
+                raise AlreadyExists(f"the address {email} already belongs to a user")
+            user = await user_store.insert_user(
+                conn, name=name, email=email, password_hash=password_hash, created_at=now
+            )
+            await collection_store.insert_collection(
+                conn,
+                owner_id=user.id,
+                path=DEFAULT_CALENDAR,
+                kind="calendar",
+                displayname="Calendar",
+                created_at=now,
+            )
+            for kind in (INBOX, OUTBOX):
+                await collection_store.insert_collection(
+                    conn, owner_id=user.id, path=kind, kind=kind, created_at=now
+                )
+    except DuplicateName as exc:
+        raise AlreadyExists(f"a user named {name} already exists") from exc
+    return NewUser(user=user, calendar_path=DEFAULT_CALENDAR)
+
+
+async def list_users(services: Services) -> list[UserRow]:
+    return await user_store.list_users(services.db.reader())
+
+
+async def get_user(services: Services, name: str) -> UserRow | None:
+    return await user_store.get_user(services.db.reader(), name)
+
+
+async def set_password(services: Services, name: str, password: str) -> None:
+    password_hash = await hash_password(password)
+    async with services.db.transaction() as conn:
+        if not await user_store.set_password_hash(conn, name, password_hash):
+            raise UnknownUser(f"no user named {name}")
+
+
+async def set_disabled(services: Services, name: str, disabled: bool = True) -> None:
+    async with services.db.transaction() as conn:
+        if not await user_store.set_disabled(conn, name, disabled):
+            raise UnknownUser(f"no user named {name}")
+
+
+class Authenticator:
+    """Checks Basic credentials, remembering successful argon2 verifications."""
+
+    def __init__(self, services: Services, *, cache_size: int = 4096) -> None:
+        self._services = services
+        self._secret = os.urandom(32)
+        self._verified: dict[tuple[str, bytes], str] = {}
+        self._cache_size = cache_size
+
+    def _key(self, name: str, password: str) -> tuple[str, bytes]:
+        digest = hashlib.blake2b(password.encode("utf-8"), key=self._secret, digest_size=32)
+        return name, digest.digest()
+
+    async def authenticate(self, name: str, password: str) -> UserRow | None:
+        user = await user_store.get_user(self._services.db.reader(), name)
+        if user is None or user.disabled or not user.password_hash:
+            return None
+        key = self._key(name, password)
+        if self._verified.get(key) == user.password_hash:
+            return user
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, _hasher.verify, user.password_hash, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return None
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()
+        self._verified[key] = user.password_hash
+        return user

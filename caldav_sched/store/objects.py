@@ -1,0 +1,255 @@
+"""SQL for calendar object resources and the per-collection change log.
+
+Every write of an object hands out the collection's next modification
+sequence and records it in ``changes`` (one row per resource name, kept as a
+tombstone after a delete), so getctag and sync-collection read the log and
+never the collection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from caldav_sched.store.collections import next_modseq
+from caldav_sched.store.db import Connection
+from caldav_sched.store.errors import UidConflict
+
+# Stand-ins for an unbounded span, so both bounds stay plain indexed integers.
+SPAN_MIN = -(2**62)
+SPAN_MAX = 2**62
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    id: int
+    collection_id: int
+    name: str
+    uid: str
+    component: str
+    etag: str
+    schedule_tag: str | None
+    modseq: int
+    size: int
+    modified_at: str
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    modseq: int
+    deleted: bool
+    etag: str | None
+    size: int | None
+    modified_at: str | None
+
+
+_META = (
+    "o.id, o.collection_id, o.name, o.uid, o.component, o.etag, o.schedule_tag,"
+    " o.modseq, length(o.data) AS size, o.modified_at"
+)
+
+
+def _row(row: sqlite3.Row, with_data: bool) -> ObjectRow:
+    return ObjectRow(
+        id=row["id"],
+        collection_id=row["collection_id"],
+        name=row["name"],
+        uid=row["uid"],
+        component=row["component"],
+        etag=row["etag"],
+        schedule_tag=row["schedule_tag"],
+        modseq=row["modseq"],
+        size=row["size"],
+        modified_at=row["modified_at"],
+        data=bytes(row["data"]) if with_data else None,
+    )
+
+
+async def get_object(
+    conn: Connection, collection_id: int, name: str, *, with_data: bool = True
+) -> ObjectRow | None:
+    columns = _META + (", o.data" if with_data else "")
+    async with conn.execute(
+        f"SELECT {columns} FROM objects o WHERE o.collection_id = ? AND o.name = ?",
+        (collection_id, name),
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row, with_data) if row else None
+
+
+async def get_object_at(
+    conn: Connection, owner: str, path: str, name: str, *, with_data: bool = True
+) -> ObjectRow | None:
+    """One object by its URL parts, in a single statement (the GET path)."""
+    columns = _META + (", o.data" if with_data else "")
+    async with conn.execute(
+        f"SELECT {columns} FROM objects o"
+        " JOIN collections c ON c.id = o.collection_id JOIN users u ON u.id = c.owner_id"
+        " WHERE u.name = ? AND c.path = ? AND o.name = ?",
+        (owner, path, name),
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row, with_data) if row else None
+
+
+async def name_for_uid(conn: Connection, collection_id: int, uid: str) -> str | None:
+    async with conn.execute(
+        "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def list_objects(
+    conn: Connection, collection_id: int, *, with_data: bool = False
+) -> list[ObjectRow]:
+    columns = _META + (", o.data" if with_data else "")
+    async with conn.execute(
+        f"SELECT {columns} FROM objects o WHERE o.collection_id = ? ORDER BY o.name",
+        (collection_id,),
+    ) as cur:
+        return [_row(r, with_data) for r in await cur.fetchall()]
+
+
+async def objects_by_name(
+    conn: Connection, collection_id: int, names: Iterable[str]
+) -> dict[str, ObjectRow]:
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, ObjectRow] = {}
+    # Stay under SQLite's bound-parameter limit on big multigets.
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT {_META}, o.data FROM objects o"
+            f" WHERE o.collection_id = ? AND o.name IN ({marks})",
+            (collection_id, *chunk),
+        ) as cur:
+            for row in await cur.fetchall():
+                found[row["name"]] = _row(row, True)
+    return found
+
+
+async def objects_in_span(
+    conn: Connection,
+    collection_id: int,
+    *,
+    component: str | None,
+    start: int,
+    end: int,
+) -> list[ObjectRow]:
+    """Candidates for a time-range query: an index range scan on the span."""
+    sql = f"SELECT {_META}, o.data FROM objects o WHERE o.collection_id = ?"
+    args: list[object] = [collection_id]
+    if component:
+        sql += " AND o.component = ?"
+        args.append(component)
+    sql += " AND o.span_start < ? AND o.span_end > ? ORDER BY o.name"
+    args += [end, start]
+    async with conn.execute(sql, args) as cur:
+        return [_row(r, True) for r in await cur.fetchall()]
+
+
+async def objects_of_component(
+    conn: Connection, collection_id: int, component: str | None
+) -> list[ObjectRow]:
+    sql = f"SELECT {_META}, o.data FROM objects o WHERE o.collection_id = ?"
+    args: list[object] = [collection_id]
+    if component:
+        sql += " AND o.component = ?"
+        args.append(component)
+    async with conn.execute(sql + " ORDER BY o.name", args) as cur:
+        return [_row(r, True) for r in await cur.fetchall()]
+
+
+async def write_object(
+    conn: Connection,
+    *,
+    collection_id: int,
+    name: str,
+    uid: str,
+    component: str,
+    etag: str,
+    data: bytes,
+    span_start: int | None,
+    span_end: int | None,
+    modified_at: str,
+    schedule_tag: str | None = None,
+) -> int:
+    """Create or replace an object; returns its new modification sequence."""
+    holder = await name_for_uid(conn, collection_id, uid)
+    if holder is not None and holder != name:
+        raise UidConflict(holder)
+    modseq = await next_modseq(conn, collection_id)
+    await conn.execute(
+        "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
+        " modseq, span_start, span_end, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (collection_id, name) DO UPDATE SET uid = excluded.uid,"
+        " component = excluded.component, etag = excluded.etag,"
+        " schedule_tag = excluded.schedule_tag, data = excluded.data,"
+        " modseq = excluded.modseq, span_start = excluded.span_start,"
+        " span_end = excluded.span_end, modified_at = excluded.modified_at",
+        (
+            collection_id,
+            name,
+            uid,
+            component,
+            etag,
+            schedule_tag,
+            data,
+            modseq,
+            SPAN_MIN if span_start is None else span_start,
+            SPAN_MAX if span_end is None else span_end,
+            modified_at,
+        ),
+    )
+    await _record_change(conn, collection_id, name, modseq, deleted=False)
+    return modseq
+
+
+async def delete_object(conn: Connection, collection_id: int, name: str) -> bool:
+    cur = await conn.execute(
+        "DELETE FROM objects WHERE collection_id = ? AND name = ?", (collection_id, name)
+    )
+    if cur.rowcount == 0:
+        return False
+    modseq = await next_modseq(conn, collection_id)
+    await _record_change(conn, collection_id, name, modseq, deleted=True)
+    return True
+
+
+async def _record_change(
+    conn: Connection, collection_id: int, name: str, modseq: int, *, deleted: bool
+) -> None:
+    await conn.execute(
+        "INSERT INTO changes (collection_id, name, modseq, deleted) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = excluded.modseq,"
+        " deleted = excluded.deleted",
+        (collection_id, name, modseq, int(deleted)),
+    )
+
+
+async def changes_since(conn: Connection, collection_id: int, modseq: int) -> list[Change]:
+    """What changed after *modseq*: cost grows with the changes, not the collection."""
+    async with conn.execute(
+        "SELECT ch.name, ch.modseq, ch.deleted, o.etag, length(o.data) AS size, o.modified_at"
+        " FROM changes ch LEFT JOIN objects o"
+        " ON o.collection_id = ch.collection_id AND o.name = ch.name"
+        " WHERE ch.collection_id = ? AND ch.modseq > ? ORDER BY ch.modseq",
+        (collection_id, modseq),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        Change(
+            name=r["name"],
+            modseq=r["modseq"],
+            deleted=bool(r["deleted"]) or r["etag"] is None,
+            etag=r["etag"],
+            size=r["size"],
+            modified_at=r["modified_at"],
+        )
+        for r in rows
+    ]

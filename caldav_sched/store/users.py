@@ -1,0 +1,77 @@
+"""SQL for users (the people who own calendar homes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from caldav_sched.store.db import Connection
+from caldav_sched.store.errors import DuplicateName
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    email: str
+    password_hash: str
+    disabled: bool
+    created_at: str
+
+
+_COLUMNS = "id, name, email, password_hash, disabled, created_at"
+
+
+def _row(row: sqlite3.Row) -> UserRow:
+    return UserRow(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+    )
+
+
+async def insert_user(
+    conn: Connection, *, name: str, email: str, password_hash: str, created_at: str
+) -> UserRow:
+    try:
+        cur = await conn.execute(
+            "INSERT INTO users (name, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            (name, email, password_hash, created_at),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateName(f"a user named {name!r} or with address {email!r} exists") from exc
+    return UserRow(cur.lastrowid or 0, name, email, password_hash, False, created_at)
+
+
+async def get_user(conn: Connection, name: str) -> UserRow | None:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def get_user_by_email(conn: Connection, email: str) -> UserRow | None:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower(?)", (email,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def list_users(conn: Connection) -> list[UserRow]:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name") as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def set_password_hash(conn: Connection, name: str, password_hash: str) -> bool:
+    cur = await conn.execute(
+        "UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name)
+    )
+    return cur.rowcount > 0
+
+
+async def set_disabled(conn: Connection, name: str, disabled: bool) -> bool:
+    cur = await conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+    return cur.rowcount > 0
