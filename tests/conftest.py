@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import argon2
 import pytest
 from aiohttp import web
+from multidict import CIMultiDict
 
 from caldav_sched.config import Settings, settings_from_dict
 from caldav_sched.dav.app import SERVICES, make_app
@@ -31,6 +34,11 @@ USERS = {
     "bob": "bob@example.com",
     "carol": "carol@example.com",
 }
+
+
+@functools.cache
+def _default_hash() -> str:
+    return argon2.PasswordHasher().hash(PASSWORD)
 
 
 def free_port() -> int:
@@ -88,7 +96,13 @@ class ServerThread:
         self.loop.close()
 
     def add_user(self, name: str, email: str, password: str | None = PASSWORD) -> None:
-        self.call(user_service.add_user(self.app[SERVICES], name, email, password))
+        # Hashing is slow by design; the default password is hashed once per run.
+        password_hash = _default_hash() if password == PASSWORD else None
+        self.call(
+            user_service.add_user(
+                self.app[SERVICES], name, email, password, password_hash=password_hash
+            )
+        )
 
     @property
     def services(self) -> Any:
@@ -134,7 +148,7 @@ class Http:
         headers: dict[str, str] | None = None,
         *,
         auth: str | None = "default",
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, CIMultiDict[str], bytes]:
         all_headers = dict(headers or {})
         if auth == "default":
             all_headers["Authorization"] = basic(self.user)
@@ -144,7 +158,7 @@ class Http:
         async with self.session.request(
             method, self.url(path), data=data, headers=all_headers, allow_redirects=False
         ) as resp:
-            return resp.status, dict(resp.headers), await resp.read()
+            return resp.status, CIMultiDict(resp.headers), await resp.read()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import MethodNotAllowed, NotFound, Unauthorized
 from caldav_sched.dav.handlers import objects, properties, reports
+from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware
 from caldav_sched.dav.resources import Hrefs
 from caldav_sched.services import Services
@@ -28,9 +29,6 @@ from caldav_sched.store.users import UserRow
 
 log = logging.getLogger("caldav_sched.dav")
 
-SERVICES = web.AppKey("services", Services)
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
-HREFS = web.AppKey("hrefs", Hrefs)
 
 DAV_CLASSES = "1, 3, access-control, calendar-access, calendar-auto-schedule, extended-mkcol"
 ALLOW = (
@@ -122,7 +120,7 @@ def make_app(settings: Settings, services: Services | None = None) -> web.Applic
         middlewares=[error_middleware],
         client_max_size=settings.limits.max_request_body,
     )
-    app["realm"] = settings.server.realm
+    app[REALM] = settings.server.realm
     app[HREFS] = Hrefs(settings.server.base_path)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from caldav_sched.dav import errors as dav_errors
 from caldav_sched.dav import xml
+from caldav_sched.dav.keys import REALM
 from caldav_sched.domain.ical import InvalidObjectResource
 from caldav_sched.errors import InvalidCalendarData
 from caldav_sched.services import errors as service_errors
@@ -51,7 +52,7 @@ def translate(exc: Exception) -> dav_errors.DavError | None:
 def render(error: dav_errors.DavError, request: web.Request) -> web.Response:
     headers: dict[str, str] = {}
     if isinstance(error, dav_errors.Unauthorized):
-        realm = request.app.get("realm", "caldav_sched")
+        realm = request.app[REALM]
         headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
     if isinstance(error, dav_errors.MethodNotAllowed) and error.allow:
         headers["Allow"] = ", ".join(error.allow)

@@ -58,11 +58,26 @@ async def hash_password(password: str) -> str:
     return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
 
 
-async def add_user(services: Services, name: str, email: str, password: str | None) -> NewUser:
-    """Create a user with principal, calendar home, default calendar, inbox, outbox."""
+async def add_user(
+    services: Services,
+    name: str,
+    email: str,
+    password: str | None,
+    *,
+    password_hash: str | None = None,
+) -> NewUser:
+    """Create a user with principal, calendar home, default calendar, inbox, outbox.
+
+    *password_hash* takes an existing argon2 hash instead of a password (for
+    moving users from another installation).
+    """
     _check_name(name)
     _check_email(email)
-    password_hash = await hash_password(password) if password else ""
+    if password_hash is not None:
+        if not password_hash.startswith("$argon2"):
+            raise InvalidInput("the password hash must be an argon2 hash")
+    else:
+        password_hash = await hash_password(password) if password else ""
     now = services.timestamp()
     try:
         async with services.db.transaction() as conn:
