@@ -66,6 +66,8 @@ class QueueSettings:
     max_attempts: int = 8
     backoff_base: float = 30.0
     backoff_max: float = 3600.0
+    workers: int = 2
+    poll_interval: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,10 @@ def _validate(settings: Settings) -> Settings:
         )
     if settings.queue.max_attempts < 1:
         raise ConfigError("[queue] max_attempts: must be at least 1")
+    if settings.queue.workers < 1:
+        raise ConfigError("[queue] workers: must be at least 1")
+    if settings.queue.poll_interval <= 0:
+        raise ConfigError("[queue] poll_interval: must be more than 0")
     return settings
 
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import email
+import email.policy
+import time
 import functools
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future
+from datetime import datetime, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ import aiohttp
 import argon2
 import pytest
 from aiohttp import web
+from aiosmtpd.controller import Controller
 from multidict import CIMultiDict
 
 from caldav_sched.config import Settings, settings_from_dict
@@ -61,10 +67,10 @@ def make_settings(tmp_path: Path, **tables: dict[str, Any]) -> Settings:
 class ServerThread:
     """The real application on a real socket, in a background event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Any = None) -> None:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
-        self.app = make_app(settings)
+        self.app = make_app(settings, clock=clock)
         self.runner = web.AppRunner(self.app, access_log=None)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -107,6 +113,77 @@ class ServerThread:
     @property
     def services(self) -> Any:
         return self.app[SERVICES]
+
+
+class ShiftedClock:
+    """Real time, moved to start at a given instant (dated scenarios)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.offset = start - datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+
+@dataclasses.dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port that records what arrives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Block until *count* messages arrived (or fail after *timeout* seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} message(s), got {len(self.received)}")
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(free_port())
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def smtp_settings(tmp_path: Path, sink: SmtpSink, **tables: dict[str, Any]) -> Settings:
+    """Mail through the sink, and retries quick enough for a test."""
+    return make_settings(
+        tmp_path,
+        mail={"transport": "smtp", "from_address": "calendar@cal.example.com", **tables.pop("mail", {})},
+        smtp={"host": "127.0.0.1", "port": sink.port, "timeout": 5.0},
+        queue={"backoff_base": 0.2, "backoff_max": 1.0, "poll_interval": 0.05, **tables.pop("queue", {})},
+        **tables,
+    )
 
 
 @pytest.fixture

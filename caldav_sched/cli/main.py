@@ -15,12 +15,14 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from caldav_sched import __version__
 from caldav_sched.config import Settings, load_settings
 from caldav_sched.errors import CaldavSchedError
 from caldav_sched.services import Services
+from caldav_sched.services import queue_admin
 from caldav_sched.services import users as user_service
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
@@ -146,6 +148,64 @@ async def cmd_user_disable(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_queue_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        jobs = await queue_admin.list_jobs(services, args.state)
+    rows = [
+        {
+            "id": j.id,
+            "kind": j.kind,
+            "state": j.state,
+            "attempts": j.attempts,
+            "uid": j.uid,
+            "method": j.payload.get("method"),
+            "recipient": str(j.payload.get("recipient", "")).removeprefix("mailto:"),
+            "next_attempt": datetime.fromtimestamp(j.run_after, timezone.utc).isoformat(
+                timespec="seconds"
+            )
+            if j.state in ("pending", "retrying")
+            else None,
+            "last_error": j.last_error,
+            "created": j.created_at,
+            "updated": j.updated_at,
+        }
+        for j in jobs
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            row["next_attempt"] = row["next_attempt"] or ""
+            row["last_error"] = (row["last_error"] or "")[:70]
+        _print_table(
+            rows,
+            ("id", "state", "attempts", "method", "recipient", "uid", "next_attempt", "last_error"),
+        )
+    return 0
+
+
+async def cmd_queue_retry(settings: Settings, args: argparse.Namespace) -> int:
+    if args.failed == (args.id is not None):
+        raise CommandError("name one job ID, or --failed for every failed job")
+    async with open_services(settings) as services:
+        if args.failed:
+            count = await queue_admin.retry_failed(services)
+            print(f"{count} failed job(s) queued again")
+        else:
+            await queue_admin.retry_job(services, args.id)
+            print(f"job {args.id} queued again")
+    return 0
+
+
+async def cmd_queue_purge(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.done:
+        raise CommandError("say what to purge: --done")
+    async with open_services(settings) as services:
+        count = await queue_admin.purge_done(services)
+    print(f"{count} done job(s) removed")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------
 
 
@@ -193,6 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("name")
     disable.add_argument("--enable", action="store_true", help="enable the user again")
     disable.set_defaults(func=cmd_user_disable)
+
+    queue = commands.add_parser("queue", help="inspect and steer the mail queue").add_subparsers(
+        dest="queue_command", metavar="ACTION", required=True
+    )
+    qlist = queue.add_parser("list", parents=[common, listing], help="list jobs, newest first")
+    qlist.add_argument(
+        "--state", choices=("pending", "running", "retrying", "done", "failed"),
+        help="only jobs in this state",
+    )
+    qlist.set_defaults(func=cmd_queue_list)
+    qretry = queue.add_parser("retry", parents=[common], help="queue failed jobs again")
+    qretry.add_argument("id", nargs="?", type=int, help="the job to retry")
+    qretry.add_argument("--failed", action="store_true", help="retry every failed job")
+    qretry.set_defaults(func=cmd_queue_retry)
+    qpurge = queue.add_parser("purge", parents=[common], help="remove finished jobs")
+    qpurge.add_argument("--done", action="store_true", help="remove jobs that are done")
+    qpurge.set_defaults(func=cmd_queue_purge)
     return parser
 
 

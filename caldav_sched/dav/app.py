@@ -21,7 +21,10 @@ from caldav_sched.dav.handlers import objects, properties, reports
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware
 from caldav_sched.dav.resources import Hrefs
-from caldav_sched.services import Services
+from caldav_sched.mail.outbound import mailer_for
+from caldav_sched.queue.worker import WorkerPool
+from caldav_sched.services import Clock, Services, SystemClock
+from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
@@ -114,8 +117,31 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def make_app(settings: Settings, services: Services | None = None) -> web.Application:
-    """The CalDAV application; opens its own database unless *services* is given."""
+def make_worker_pool(services: Services) -> WorkerPool:
+    settings = services.settings
+    mailer = mailer_for(settings.mail, settings.smtp)
+    delivery = ImipDelivery(services, mailer)
+    return WorkerPool(
+        services,
+        {delivery.kind: delivery},
+        concurrency=settings.queue.workers,
+        poll_interval=settings.queue.poll_interval,
+        lease_seconds=max(int(settings.smtp.timeout * 2) + 30, 60),
+    )
+
+
+def make_app(
+    settings: Settings,
+    services: Services | None = None,
+    *,
+    clock: Clock | None = None,
+    workers: bool = True,
+) -> web.Application:
+    """The CalDAV application with its job workers.
+
+    It opens its own database unless *services* is given; *clock* replaces
+    the system clock (tests of dated scenarios).
+    """
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=settings.limits.max_request_body,
@@ -135,11 +161,17 @@ def make_app(settings: Settings, services: Services | None = None) -> web.Applic
             applied = await migrate(db)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
-            app[SERVICES] = Services(db=db, settings=settings)
+            app[SERVICES] = Services(db=db, settings=settings, clock=clock or SystemClock())
         else:
             app[SERVICES] = services
         app[AUTHENTICATOR] = Authenticator(app[SERVICES])
+        pool = None
+        if workers:
+            pool = make_worker_pool(app[SERVICES])
+            await pool.start()
         yield
+        if pool is not None:
+            await pool.stop()
         if owned:
             await app[SERVICES].db.close()
 

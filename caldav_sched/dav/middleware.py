@@ -36,6 +36,7 @@ TRANSLATIONS: dict[type[Exception], type[dav_errors.DavError]] = {
     service_errors.NotAllowed: dav_errors.Forbidden,
     service_errors.InvalidInput: dav_errors.BadRequest,
     service_errors.InvalidSyncToken: dav_errors.ValidSyncToken,
+    service_errors.Contention: dav_errors.Conflict,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -7,6 +7,7 @@ HTTP responses.  ``Services`` bundles what every use case needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
@@ -29,6 +30,12 @@ class Services:
     db: Database
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    job_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def timestamp(self) -> str:
         return self.clock.now().isoformat(timespec="seconds")
+
+    def jobs_enqueued(self) -> None:
+        """Tell the workers in this process that new jobs were committed."""
+        for listener in self.job_listeners:
+            listener()

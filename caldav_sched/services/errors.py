@@ -51,3 +51,7 @@ class InvalidSyncToken(ServiceError):
 
 class UnknownUser(ServiceError):
     """No such user."""
+
+
+class Contention(ServiceError):
+    """The resource kept changing while this write was prepared; try again."""

@@ -69,7 +69,7 @@ async def put(ctx: DavContext) -> web.StreamResponse:
     assert target.name is not None
     try:
         outcome = await object_service.put_object(
-            ctx.services, collection.row, target.name, body, preconditions(ctx)
+            ctx.services, ctx.user, collection.row, target.name, body, preconditions(ctx)
         )
     except UidInUse as exc:
         raise NoUidConflict(
@@ -85,7 +85,7 @@ async def delete(ctx: DavContext) -> web.StreamResponse:
         raise NotFound("nothing to delete here")
     if isinstance(resource, CalendarObject):
         await object_service.delete_object(
-            ctx.services, resource.collection, resource.row.name, preconditions(ctx)
+            ctx.services, ctx.user, resource.collection, resource.row.name, preconditions(ctx)
         )
     elif isinstance(resource, Collection):
         pre = preconditions(ctx)

@@ -239,25 +239,71 @@ async def _principal_search_set(ctx: DavContext, root: xml.Element) -> web.Respo
     return web.Response(status=200, body=xml.serialise(result), content_type="application/xml")
 
 
-async def _principal_search(ctx: DavContext, root: xml.Element) -> web.Response:
-    """RFC 3744 9.4, limited to names and addresses of users of this server."""
-    terms: list[str] = []
+# Returned for each match when the request names no properties (RFC 3744 9.4
+# makes DAV:prop optional).  The caldav client library sends an empty
+# DAV:prop and the names beside it, so an empty one is read the same way.
+PRINCIPAL_SEARCH_DEFAULT_PROPS = (
+    dav("displayname"),
+    dav("principal-URL"),
+    caldav("calendar-home-set"),
+    caldav("calendar-user-address-set"),
+)
+
+
+PRINCIPAL_SEARCHABLE = (dav("displayname"), caldav("calendar-user-address-set"))
+
+
+def _search_terms(root: xml.Element) -> list[tuple[tuple[str, ...], str]]:
+    """Each DAV:property-search as (property names, lower-cased match string)."""
+    terms = []
     for search in root.findall(dav("property-search")):
         match = search.find(dav("match"))
-        if match is not None and (match.text or "").strip():
-            terms.append(match.text.strip().lower().removeprefix("mailto:"))
+        text = (match.text or "").strip().lower() if match is not None else ""
+        if not text:
+            raise BadRequest("each DAV:property-search needs a DAV:match")
+        # Without a DAV:prop, search the properties principal-search-property-set offers.
+        names = tuple(xml.child_names(search.find(dav("prop")))) or PRINCIPAL_SEARCHABLE
+        terms.append((names, text))
+    return terms
+
+
+def _property_text(ctx: DavContext, principal: Principal, name: str) -> str:
+    value = props.get_property(ctx.props, principal, name)
+    return " ".join(value.itertext()).lower() if value is not None else ""
+
+
+def _principal_matches(
+    ctx: DavContext, principal: Principal, terms: list[tuple[tuple[str, ...], str]], test_any: bool
+) -> bool:
+    """RFC 3744 9.4: a caseless substring match on the string value of the property."""
     if not terms:
-        raise BadRequest("principal-property-search needs a DAV:match")
+        return True
+    hits = []
+    for names, text in terms:
+        wanted = {text, text.removeprefix("mailto:")}
+        values = [_property_text(ctx, principal, name) for name in names]
+        hits.append(any(w in v for w in wanted for v in values))
+    return any(hits) if test_any else all(hits)
+
+
+async def _principal_search(ctx: DavContext, root: xml.Element) -> web.Response:
+    """RFC 3744 9.4 over the users of this server.
+
+    Lenient on input: a request without any DAV:property-search (which the
+    RFC's DTD requires) lists every principal, as clients expect when they
+    ask for "all principals".
+    """
+    terms = _search_terms(root)
     request = parse_prop_request(root)
+    if request.mode != "prop" or not request.names:
+        request = PropRequest("prop", PRINCIPAL_SEARCH_DEFAULT_PROPS)
     test_any = root.get("test") == "anyof"
     result = xml.Multistatus()
     for user in await user_store.list_users(ctx.services.db.reader()):
         if user.disabled:
             continue
-        haystack = (user.name.lower(), user.email.lower())
-        hits = [any(term in h for h in haystack) for term in terms]
-        if (any(hits) if test_any else all(hits)):
-            principal = Principal(user)
+        principal = Principal(user)
+        if _principal_matches(ctx, principal, terms, test_any):
             result.add_propstat(ctx.href_of(principal), propstat(ctx, principal, request))
     return multistatus_response(result)
 

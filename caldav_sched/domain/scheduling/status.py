@@ -21,6 +21,7 @@ def set_schedule_status(
     status: str,
     *,
     recurrence_ids: tuple[str, ...] | None = None,
+    only_from: tuple[str, ...] | None = None,
 ) -> Calendar:
     """A copy of ``stored`` with ``attendee``'s SCHEDULE-STATUS set to ``status``.
 
@@ -28,6 +29,8 @@ def set_schedule_status(
     ``recurrence_ids`` (labels as in ``ItipMessage.recurrence_ids``, with
     ``"master"`` for the master).  The input is not modified; when nothing
     changes the copy equals the input, so the caller can skip the write.
+    With ``only_from``, a line moves on only from one of those statuses, so a
+    late delivery report never overwrites what a reply already proved.
     """
     out = clone(stored)
     series = Series.of(out)
@@ -35,6 +38,9 @@ def set_schedule_status(
         if recurrence_ids is not None and label(component_key(comp, series)) not in recurrence_ids:
             continue
         line = find_attendee(comp, attendee)
-        if line is not None:
-            line.params[SCHEDULE_STATUS] = str(status)
+        if line is None:
+            continue
+        if only_from is not None and str(line.params.get(SCHEDULE_STATUS, "")) not in only_from:
+            continue
+        line.params[SCHEDULE_STATUS] = str(status)
     return out

@@ -1,0 +1,140 @@
+"""Delivering one queued iTIP message by mail, and recording what happened.
+
+``ImipDelivery.run`` renders the message (at send time, from the job's
+payload, with a Message-ID fixed by the job so a resend after a crash is
+recognisable) and hands it to the ``Mailer``.  ``settle`` runs in the same
+transaction that closes the job: it marks the history entry and moves the
+attendee's SCHEDULE-STATUS in the organizer's copy (1.0 -> 1.1 sent, or 5.1
+when delivery was given up), which gives that object a new ETag.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from caldav_sched.domain import imip
+from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
+from caldav_sched.domain.scheduling import ItipMessage, Method, ScheduleStatus, set_schedule_status
+from caldav_sched.domain.timespan import object_span
+from caldav_sched.mail.outbound import Mailer
+from caldav_sched.services import Services
+from caldav_sched.store import itip as itip_store
+from caldav_sched.store import objects as object_store
+from caldav_sched.store.db import Connection
+from caldav_sched.store.jobs import JobRow
+
+log = logging.getLogger("caldav_sched.delivery")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended this time: ``done``, ``retry`` or ``failed``."""
+
+    state: str
+    detail: str
+
+
+def message_id(job_id: int, from_address: str) -> str:
+    domain = from_address.rpartition("@")[2] or "localhost"
+    return f"<caldav-sched.job{job_id}@{domain}>"
+
+
+def _message(job: JobRow) -> ItipMessage:
+    p = job.payload
+    return ItipMessage(
+        method=Method(p["method"]),
+        recipient=p["recipient"],
+        sender=f"mailto:{p['organizer_address']}",
+        uid=p["uid"],
+        sequence=int(p["sequence"]),
+        reason=p["reason"],
+        recurrence_ids=tuple(p.get("recurrence_ids", ())),
+        includes_master=bool(p.get("includes_master", True)),
+        calendar=parse_calendar(p["calendar"]),
+    )
+
+
+class ImipDelivery:
+    """The ``send_imip`` task."""
+
+    kind = "send_imip"
+
+    def __init__(self, services: Services, mailer: Mailer) -> None:
+        self.services = services
+        self.mailer = mailer
+
+    async def run(self, job: JobRow) -> str:
+        p = job.payload
+        from_address = self.services.settings.mail.from_address
+        email = imip.render_imip(
+            _message(job),
+            from_address=from_address,
+            organizer_name=p.get("organizer_name"),
+            organizer_address=p["organizer_address"],
+            token=p["token"],
+            message_id=message_id(job.id, from_address),
+            now=self.services.clock.now(),
+            changes=tuple(p.get("changes", ())),
+        )
+        recipient = p["recipient"].removeprefix("mailto:")
+        answer = await self.mailer.send(email, sender=from_address, recipients=[recipient])
+        log.info("%s %s to %s sent: %s", p["uid"], p["method"], recipient, answer)
+        return answer
+
+    async def settle(self, conn: Connection, job: JobRow, outcome: Outcome, now: str) -> None:
+        p = job.payload
+        state = {"done": "sent", "retry": "retrying", "failed": "failed"}[outcome.state]
+        await itip_store.update_log_for_job(conn, job.id, state=state, detail=outcome.detail, now=now)
+        if p["method"] != Method.REQUEST:
+            return
+        if outcome.state == "done":
+            status = ScheduleStatus.SENT
+        elif outcome.state == "failed":
+            status = ScheduleStatus.NOT_DELIVERED
+        else:
+            return
+        await self._record_status(conn, job, str(status), now)
+
+    async def _record_status(self, conn: Connection, job: JobRow, status: str, now: str) -> None:
+        """Move the attendee's SCHEDULE-STATUS on in the organizer's copy."""
+        p = job.payload
+        name = await object_store.name_for_uid(conn, p["collection_id"], p["uid"])
+        if name is None:
+            return
+        row = await object_store.get_object(conn, p["collection_id"], name)
+        if row is None or row.data is None:
+            return
+        stored = parse_calendar(row.data)
+        labels = tuple(p.get("recurrence_ids", ()))
+        if p.get("includes_master", True):
+            labels = None  # every component the attendee is in
+        updated = set_schedule_status(
+            stored,
+            p["recipient"],
+            status,
+            recurrence_ids=labels,
+            only_from=(str(ScheduleStatus.PENDING),),
+        )
+        data = serialise(updated)
+        if data == row.data:
+            return
+        start, end = object_span(updated)
+        await object_store.write_object(
+            conn,
+            collection_id=p["collection_id"],
+            name=name,
+            uid=row.uid,
+            component=row.component,
+            etag=etag_for(data),
+            data=data,
+            span_start=start,
+            span_end=end,
+            modified_at=now,
+            schedule_tag=row.schedule_tag,
+        )
+
+
+def now_epoch(now: datetime) -> int:
+    return int(now.timestamp())

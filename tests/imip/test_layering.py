@@ -1,0 +1,57 @@
+"""The iMIP renderer stays in the domain layer (design.md "Layers")."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "caldav_sched" / "domain" / "imip"
+MODULES = sorted(PACKAGE.glob("*.py"))
+
+FORBIDDEN_PROJECT = tuple(
+    f"caldav_sched.{name}" for name in ("store", "services", "dav", "mail", "queue", "cli", "daemon")
+)
+ALLOWED_THIRD_PARTY = {"icalendar"}
+FORBIDDEN_STDLIB = {
+    "asyncio", "socket", "sqlite3", "smtplib", "http", "urllib", "subprocess", "os",
+    "time", "random", "secrets", "threading", "pathlib", "io", "shutil", "logging", "uuid",
+}
+CLOCK_CALLS = {"now", "utcnow", "today", "monotonic", "urandom", "uuid4", "make_msgid"}
+
+
+def imported(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append("caldav_sched.domain.imip" if node.level else node.module or "")
+    return names
+
+
+def test_package_has_its_modules():
+    assert {m.stem for m in MODULES} >= {"__init__", "render", "tokens", "summary", "wire", "when"}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[m.name for m in MODULES])
+def test_imports_point_down_only(path):
+    for name in imported(ast.parse(path.read_text())):
+        top = name.split(".")[0]
+        if top == "caldav_sched":
+            assert not name.startswith(FORBIDDEN_PROJECT), f"{path.name} imports {name}"
+        elif top in sys.stdlib_module_names or top == "__future__":
+            assert top not in FORBIDDEN_STDLIB, f"{path.name} imports {name}"
+        else:
+            assert top in ALLOWED_THIRD_PARTY, f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[m.name for m in MODULES])
+def test_no_clock_or_randomness(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert name not in CLOCK_CALLS, f"{path.name}:{node.lineno} calls {name}"
