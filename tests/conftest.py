@@ -138,8 +138,17 @@ class SmtpSink:
     def __init__(self, port: int) -> None:
         self.port = port
         self.received: list[Received] = []
+        self.refuse: set[str] = set()  # recipients answered with a 550
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -16,6 +16,7 @@ from caldav_sched.dav import errors as dav_errors
 from caldav_sched.dav import xml
 from caldav_sched.dav.keys import REALM
 from caldav_sched.domain.ical import InvalidObjectResource
+from caldav_sched.domain.query import UnsupportedCollation
 from caldav_sched.errors import InvalidCalendarData
 from caldav_sched.services import errors as service_errors
 from caldav_sched.store.errors import DatabaseUnavailable
@@ -26,6 +27,7 @@ log = logging.getLogger("caldav_sched.dav")
 TRANSLATIONS: dict[type[Exception], type[dav_errors.DavError]] = {
     InvalidCalendarData: dav_errors.ValidCalendarData,
     InvalidObjectResource: dav_errors.ValidCalendarObjectResource,
+    UnsupportedCollation: dav_errors.SupportedCollation,
     service_errors.NotFound: dav_errors.NotFound,
     service_errors.UnknownUser: dav_errors.NotFound,
     service_errors.AlreadyExists: dav_errors.ResourceMustBeNull,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 
-from icalendar import Calendar, FreeBusy, vPeriod
+from icalendar import Calendar, Component, FreeBusy, vPeriod
 
 from caldav_sched.domain.query import TimeRange, instance_overlaps
 from caldav_sched.domain.timespan import UTC, group_series, property_values, to_utc
@@ -63,10 +63,10 @@ def _event_periods(cal: Calendar, rng: TimeRange, tz: tzinfo | None) -> Iterable
                 yield (*clipped, fbtype)
 
 
-def _event_fbtype(event: object) -> str | None:
+def _event_fbtype(event: Component) -> str | None:
     """RFC 4791 7.10: which FBTYPE an event's instance adds, or None when it adds none."""
-    transp = str(event.get("TRANSP", "OPAQUE")).strip().upper()  # type: ignore[attr-defined]
-    status = str(event.get("STATUS", "")).strip().upper()  # type: ignore[attr-defined]
+    transp = str(event.get("TRANSP", "OPAQUE")).strip().upper()
+    status = str(event.get("STATUS", "")).strip().upper()
     if transp == "TRANSPARENT" or status == "CANCELLED":
         return None
     return BUSY_TENTATIVE if status == "TENTATIVE" else BUSY
@@ -88,10 +88,10 @@ def _freebusy_component_periods(cal: Calendar, rng: TimeRange, tz: tzinfo | None
                 yield (*clipped, fbtype)
 
 
-def _freebusy_properties(component: object) -> list:
+def _freebusy_properties(component: Component) -> list:
     """Every FREEBUSY period; icalendar gives each its own vPeriod with the line's params."""
     found: list = []
-    for value in property_values(component, "FREEBUSY"):  # type: ignore[arg-type]
+    for value in property_values(component, "FREEBUSY"):
         found.extend(value if isinstance(value, list) else [value])
     return found
 

@@ -27,7 +27,6 @@ from icalendar import Calendar, Component
 from icalendar.prop import vBroken
 
 from caldav_sched.domain.timespan import (
-    UTC,
     Instance,
     Series,
     add_duration,
@@ -497,7 +496,6 @@ __all__ = [
     "MATCH_TYPES",
     "SUPPORTED_COLLATIONS",
     "TIME_RANGE_COMPONENTS",
-    "UTC",
     "CompFilter",
     "ParamFilter",
     "PropFilter",

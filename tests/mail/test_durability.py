@@ -157,3 +157,47 @@ def test_killed_right_after_201_the_invitations_still_go_out(tmp_path, capsys):
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=20)
         sink.stop()
+
+
+def test_a_refused_recipient_fails_for_good_and_the_organizer_sees_it(tmp_path, smtp_sink, capsys):
+    smtp_sink.refuse.add("erin@elsewhere.example")
+    settings = smtp_settings(tmp_path, smtp_sink)
+    server = ServerThread(settings)
+    server.start()
+    server.add_user("alice", "alice@example.com")
+    path = "/home/alice/calendar/event/budget.ics"
+    try:
+        status, _ = asyncio.run(put(server.url, path, future_event()))
+        assert status == 201
+        [mail] = smtp_sink.wait_for(1)
+        assert mail.recipients == ["dan@elsewhere.example"]
+
+        config = write_config(tmp_path, settings)
+        deadline = time.monotonic() + 10
+        while True:
+            jobs = {j["recipient"]: j for j in queue_list(config, capsys)}
+            if jobs["erin@elsewhere.example"]["state"] == "failed":
+                break
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.05)
+        erin = jobs["erin@elsewhere.example"]
+        assert erin["attempts"] == 1, "a 5xx is not retried"
+        assert "550" in erin["last_error"]
+
+        async def stored() -> str:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(
+                    server.url.rstrip("/") + path, headers={"Authorization": basic("alice")}
+                ) as resp:
+                    return (await resp.text()).replace("\r\n ", "")
+
+        deadline = time.monotonic() + 5
+        while "SCHEDULE-STATUS=5.1:mailto:erin" not in (text := asyncio.run(stored())):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.05)
+        assert "SCHEDULE-STATUS=1.1:mailto:dan" in text
+
+        assert cli(["queue", "retry", "--failed", "--config", str(config)]) == 0
+        assert "1 failed job(s) queued again" in capsys.readouterr().out
+    finally:
+        server.stop()

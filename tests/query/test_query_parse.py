@@ -237,3 +237,13 @@ def test_parse_timezone_absent(text: str | None) -> None:
 def test_parse_timezone_invalid(text: str) -> None:
     with pytest.raises(ValidCalendarData):
         parse_timezone(text)
+
+
+def test_custom_timezone_reads_floating_times() -> None:
+    from caldav_sched.domain.query import matches
+    from tests.query._query_helpers import cal, event, in_range
+
+    tz = parse_timezone(_vcalendar(BERLIN_VTIMEZONE.replace("TZID:Europe/Berlin", "TZID:My Office Time")))
+    resource = cal(event("DTSTART:20240705T100000", "DURATION:PT1H"))  # 08:00Z in summer time
+    assert matches(resource, in_range("VEVENT", "20240705T080000Z", "20240705T083000Z"), tz=tz)
+    assert not matches(resource, in_range("VEVENT", "20240705T100000Z", "20240705T103000Z"), tz=tz)

@@ -154,7 +154,7 @@ def ranges(draw: st.DrawFn, near: datetime) -> TimeRange:
     return TimeRange(start, end)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), tz=st.sampled_from([None, "Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"]))
 def test_span_admits_every_matching_range(data: st.DataObject, tz: str | None) -> None:
     body, start = data.draw(resources(), label="resource")
