@@ -150,8 +150,6 @@ def _validate(settings: Settings) -> Settings:
         )
     if settings.queue.max_attempts < 1:
         raise ConfigError("[queue] max_attempts: must be at least 1")
-    if settings.queue.workers < 1:
-        raise ConfigError("[queue] workers: must be at least 1")
     if settings.queue.poll_interval <= 0:
         raise ConfigError("[queue] poll_interval: must be more than 0")
     return settings

@@ -22,6 +22,8 @@ from caldav_sched import __version__
 from caldav_sched.config import Settings, load_settings
 from caldav_sched.errors import CaldavSchedError
 from caldav_sched.services import Services
+from caldav_sched.services import events as event_service
+from caldav_sched.services import inbound as inbound_service
 from caldav_sched.services import queue_admin
 from caldav_sched.services import users as user_service
 from caldav_sched.store.db import Database
@@ -206,6 +208,169 @@ async def cmd_queue_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit codes of `ingest` as a mail system's pipe transport reads them
+# (sysexits.h): taken, not mail at all, try again later.
+EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from caldav_sched.queue.worker import holder_name
+    from caldav_sched.services.errors import InvalidInput
+    from caldav_sched.store.errors import StoreError
+
+    try:
+        if args.file in (None, "-"):
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as handle:
+                raw = handle.read()
+    except OSError as exc:
+        print(f"caldav-sched: error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EX_TEMPFAIL
+
+    async def run() -> tuple[int, Any]:
+        async with open_services(settings) as services:
+            return await inbound_service.ingest(services, raw, worker=holder_name())
+
+    try:
+        message_id, verdict = asyncio.run(run())
+    except InvalidInput as exc:
+        print(f"caldav-sched: not taken: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    except (StoreError, OSError) as exc:
+        print(f"caldav-sched: try again later: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    if args.json:
+        print(json.dumps({"id": message_id, "state": verdict.state, "reason": verdict.reason,
+                          "uid": verdict.uid, "attendee": verdict.attendee}))
+    else:
+        print(f"message #{message_id} {verdict.state}: {verdict.reason}")
+    return EX_OK
+
+
+async def cmd_inbound_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        rows = await inbound_service.list_messages(services, args.state)
+    data = [
+        {
+            "id": r.id,
+            "received": r.received_at,
+            "via": r.via,
+            "state": r.state,
+            "method": r.method,
+            "uid": r.uid,
+            "attendee": r.attendee,
+            "message_id": r.message_id,
+            "size": r.size,
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        for row in data:
+            row["reason"] = (row["reason"] or "")[:80]
+        _print_table(data, ("id", "received", "state", "method", "attendee", "uid", "reason"))
+    return 0
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    facts = event.facts
+    return {
+        "uid": facts.uid,
+        "owner": event.owner,
+        "href": event.href,
+        "etag": event.etag,
+        "modified": event.modified_at,
+        "summary": facts.summary,
+        "start": facts.start,
+        "sequence": facts.sequence,
+        "organizer": facts.organizer,
+        "attendees": [
+            {
+                "address": a.address,
+                "name": a.name,
+                "partstat": a.partstat,
+                "schedule_status": a.schedule_status,
+                "instance": a.instance,
+            }
+            for a in facts.attendees
+        ],
+    }
+
+
+async def cmd_event_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        events = await event_service.list_events(services, args.user)
+    data = [_event_dict(e) for e in events]
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    rows = []
+    for event in data:
+        states = ", ".join(
+            f"{a['address']}={a['partstat']}" for a in event["attendees"] if a["instance"] == "master"
+        )
+        rows.append({**event, "attendees": states, "summary": (event["summary"] or "")[:40]})
+    _print_table(rows, ("uid", "owner", "summary", "start", "organizer", "attendees"))
+    return 0
+
+
+async def cmd_event_show(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        report = await event_service.show_event(services, args.uid)
+    history = [
+        {
+            "time": h.created_at,
+            "updated": h.updated_at,
+            "direction": "sent" if h.direction == "out" else "received",
+            "method": h.method,
+            "peer": h.peer.removeprefix("mailto:"),
+            "sequence": h.sequence,
+            "state": h.state,
+            "reason": h.reason,
+            "detail": h.detail,
+            "job": h.job_id,
+        }
+        for h in report.history
+    ]
+    if args.json:
+        print(json.dumps({
+            "copies": [_event_dict(c) for c in report.copies],
+            "history": history,
+            "jobs": [{"id": j.id, "state": j.state, "attempts": j.attempts,
+                      "recipient": j.payload.get("recipient"), "last_error": j.last_error}
+                     for j in report.jobs],
+            "inbound": [{"id": m.id, "state": m.state, "reason": m.reason,
+                         "attendee": m.attendee, "received": m.received_at}
+                        for m in report.inbound],
+        }, indent=2))
+        return 0
+    for copy in report.copies:
+        facts = copy.facts
+        print(f"{facts.component} {facts.uid}: {facts.summary or '(no summary)'}")
+        print(f"  calendar  {copy.href} (owner {copy.owner})")
+        print(f"  start     {facts.start or '-'}")
+        print(f"  organizer {facts.organizer or '-'}")
+        print(f"  sequence  {facts.sequence}")
+        print(f"  etag      {copy.etag}   modified {copy.modified_at}")
+        attendees = [
+            {"attendee": a.address, "instance": a.instance, "partstat": a.partstat,
+             "schedule_status": a.schedule_status or "-", "name": a.name or ""}
+            for a in facts.attendees
+        ]
+        print("  attendees:")
+        _print_table(attendees, ("attendee", "instance", "partstat", "schedule_status", "name"))
+        print()
+    print("iTIP history:")
+    for row in history:
+        row["peer"] = row["peer"] or "-"
+        row["sequence"] = "" if row["sequence"] is None else row["sequence"]
+    _print_table(history, ("time", "direction", "method", "peer", "sequence", "state", "reason"))
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------
 
 
@@ -270,6 +435,33 @@ def build_parser() -> argparse.ArgumentParser:
     qpurge = queue.add_parser("purge", parents=[common], help="remove finished jobs")
     qpurge.add_argument("--done", action="store_true", help="remove jobs that are done")
     qpurge.set_defaults(func=cmd_queue_purge)
+
+    ingest = commands.add_parser(
+        "ingest", parents=[common, listing],
+        help="take one inbound message (as a pipe transport hands it over)",
+    )
+    ingest.add_argument("file", nargs="?", metavar="FILE|-", help="the message (default: stdin)")
+    ingest.set_defaults(func=cmd_ingest, sync=True)
+
+    inbound = commands.add_parser("inbound", help="received mail").add_subparsers(
+        dest="inbound_command", metavar="ACTION", required=True
+    )
+    ilist = inbound.add_parser("list", parents=[common, listing], help="received messages, newest first")
+    ilist.add_argument("--state", choices=("received", "applied", "refused"))
+    ilist.set_defaults(func=cmd_inbound_list)
+
+    event = commands.add_parser("event", help="events and their scheduling").add_subparsers(
+        dest="event_command", metavar="ACTION", required=True
+    )
+    elist = event.add_parser("list", parents=[common, listing], help="events in users' calendars")
+    elist.add_argument("--user", help="only this user's calendars")
+    elist.set_defaults(func=cmd_event_list)
+    eshow = event.add_parser(
+        "show", parents=[common, listing],
+        help="an event's attendees, SEQUENCE, ETag and iTIP history",
+    )
+    eshow.add_argument("uid")
+    eshow.set_defaults(func=cmd_event_show)
     return parser
 
 

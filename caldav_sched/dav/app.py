@@ -25,6 +25,8 @@ from caldav_sched.mail.outbound import mailer_for
 from caldav_sched.queue.worker import WorkerPool
 from caldav_sched.services import Clock, Services, SystemClock
 from caldav_sched.services.delivery import ImipDelivery
+from caldav_sched.services.inbound import InboundProcessing
+from caldav_sched.mail.inbound import LmtpListener
 from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
@@ -121,9 +123,10 @@ def make_worker_pool(services: Services) -> WorkerPool:
     settings = services.settings
     mailer = mailer_for(settings.mail, settings.smtp)
     delivery = ImipDelivery(services, mailer)
+    processing = InboundProcessing(services)
     return WorkerPool(
         services,
-        {delivery.kind: delivery},
+        {delivery.kind: delivery, processing.kind: processing},
         concurrency=settings.queue.workers,
         poll_interval=settings.queue.poll_interval,
         lease_seconds=max(int(settings.smtp.timeout * 2) + 30, 60),
@@ -166,10 +169,14 @@ def make_app(
             app[SERVICES] = services
         app[AUTHENTICATOR] = Authenticator(app[SERVICES])
         pool = None
-        if workers:
+        if workers and settings.queue.workers > 0:
             pool = make_worker_pool(app[SERVICES])
             await pool.start()
+        listener = LmtpListener(app[SERVICES])
+        if listener.configured:
+            await listener.start()
         yield
+        await listener.stop()
         if pool is not None:
             await pool.stop()
         if owned:

@@ -91,6 +91,17 @@ async def claim_next(
     return _row(row) if row else None
 
 
+async def claim(
+    conn: Connection, job_id: int, *, worker: str, lease_until: int, now: str
+) -> None:
+    """Claim one known job (the process that created it runs it itself)."""
+    await conn.execute(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?,"
+        " locked_until = ?, updated_at = ? WHERE id = ?",
+        (worker, lease_until, now, job_id),
+    )
+
+
 async def finish(conn: Connection, job_id: int, *, now: str) -> None:
     await conn.execute(
         "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL,"

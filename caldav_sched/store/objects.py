@@ -253,3 +253,14 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
         )
         for r in rows
     ]
+
+
+async def find_owned_object(conn: Connection, owner_id: int, uid: str) -> ObjectRow | None:
+    """An object with this UID in any calendar of the owner (the organizer's copy)."""
+    async with conn.execute(
+        f"SELECT {_META}, o.data FROM objects o JOIN collections c ON c.id = o.collection_id"
+        " WHERE c.owner_id = ? AND c.kind = 'calendar' AND o.uid = ? ORDER BY o.id LIMIT 1",
+        (owner_id, uid),
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row, True) if row else None

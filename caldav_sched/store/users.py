@@ -52,6 +52,12 @@ async def get_user(conn: Connection, name: str) -> UserRow | None:
     return _row(row) if row else None
 
 
+async def get_user_by_id(conn: Connection, user_id: int) -> UserRow | None:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
 async def get_user_by_email(conn: Connection, email: str) -> UserRow | None:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower(?)", (email,)

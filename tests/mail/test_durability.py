@@ -33,8 +33,8 @@ def future_event(uid: str = "future-1") -> str:
     )
 
 
-def write_config(tmp_path: Path, settings) -> Path:
-    path = tmp_path / "config.toml"
+def write_config(tmp_path: Path, settings, extra: str = "", name: str = "config.toml") -> Path:
+    path = tmp_path / name
     path.write_text(
         "[server]\n"
         f'host = "127.0.0.1"\nport = {settings.server.port}\n'
@@ -46,6 +46,7 @@ def write_config(tmp_path: Path, settings) -> Path:
         f'host = "127.0.0.1"\nport = {settings.smtp.port}\ntimeout = 5.0\n'
         "[queue]\n"
         "backoff_base = 0.2\nbackoff_max = 1.0\npoll_interval = 0.05\nmax_attempts = 50\n"
+        + extra
     )
     return path
 

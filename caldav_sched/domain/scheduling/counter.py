@@ -27,10 +27,11 @@ def record_counter(
     *,
     attendee: str | None = None,
     now: datetime,
+    accept_alias: bool = True,
 ) -> CounterProposal | ReplyRefused:
     """Validate a COUNTER and describe what it proposes."""
     del now  # a proposal is timeless; the caller records when it arrived
-    who = check_incoming(stored, counter, "COUNTER", attendee)
+    who = check_incoming(stored, counter, "COUNTER", attendee, accept_alias=accept_alias)
     if isinstance(who, ReplyRefused):
         return who
     assert stored is not None

@@ -55,8 +55,14 @@ def check_incoming(
     message: Calendar,
     method: str,
     attendee: str | None,
+    *,
+    accept_alias: bool = True,
 ) -> Speaker | ReplyRefused:
-    """Validate method, UID and speaker of an attendee's message to the organizer."""
+    """Validate method, UID and speaker of an attendee's message to the organizer.
+
+    ``accept_alias=False`` refuses a message from an address that is not the
+    token's attendee instead of taking it as an alias (the strict policy).
+    """
     uid = uid_of(message)
     if method_of(message) != method:
         return ReplyRefused(RefusalCode.NOT_ITIP,
@@ -90,6 +96,11 @@ def check_incoming(
                 return ReplyRefused(
                     RefusalCode.OTHER_ATTENDEE,
                     f"{method} names {speakers[0]}, but may only speak for {token}",
+                    uid, token)
+            if not accept_alias:
+                return ReplyRefused(
+                    RefusalCode.NOT_TOKEN_ATTENDEE,
+                    f"{method} names {speakers[0]}, but its token was issued to {token}",
                     uid, token)
             alias = speakers[0]
             notes.append(f"{method} from {alias} taken as {token} (reply token)")

@@ -61,6 +61,7 @@ class RefusalCode(StrEnum):
     NO_ATTENDEE = "no-attendee"
     MULTIPLE_ATTENDEES = "multiple-attendees"
     OTHER_ATTENDEE = "other-attendee"
+    NOT_TOKEN_ATTENDEE = "not-token-attendee"
     NOT_ATTENDEE = "not-an-attendee"
     ORGANIZER_MISMATCH = "organizer-mismatch"
     STALE_SEQUENCE = "stale-sequence"

@@ -23,9 +23,10 @@ def answer_refresh(
     *,
     attendee: str | None = None,
     now: datetime,
+    accept_alias: bool = True,
 ) -> ItipMessage | ReplyRefused:
     """The REQUEST that answers ``refresh`` (``attendee`` as in ``apply_reply``)."""
-    who = check_incoming(stored, refresh, "REFRESH", attendee)
+    who = check_incoming(stored, refresh, "REFRESH", attendee, accept_alias=accept_alias)
     if isinstance(who, ReplyRefused):
         return who
     assert stored is not None

@@ -68,6 +68,7 @@ def apply_reply(
     *,
     attendee: str | None = None,
     now: datetime,
+    accept_alias: bool = True,
 ) -> ReplyApplied | ReplyRefused:
     """Apply an iTIP REPLY to the organizer's stored copy.
 
@@ -79,7 +80,7 @@ def apply_reply(
     refused with the first reason.
     """
     now = as_utc(now)
-    who = check_incoming(stored, reply, "REPLY", attendee)
+    who = check_incoming(stored, reply, "REPLY", attendee, accept_alias=accept_alias)
     if isinstance(who, ReplyRefused):
         return who
     assert stored is not None

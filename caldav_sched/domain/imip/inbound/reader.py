@@ -1,0 +1,143 @@
+"""``read_mail`` and ``token_candidates``: the entry points of the package.
+
+Owns the assembly of an ``InboundMail`` from raw bytes (what is mail at all,
+what the notes say) and the order in which reply tokens are trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+from ..tokens import token_from_address
+from .calendars import unique_parts
+from .dsn import read_bounce
+from .fields import (
+    authentication_results,
+    is_automatic,
+    mailboxes_of,
+    message_id_of,
+    single_mailbox,
+    text_of,
+)
+from .model import Bounce, InboundMail, NotMail, Recipients
+from .tree import walk
+
+DEFAULT_MAX_CALENDAR_SIZE = 1_048_576
+# At least one of these makes a header block a mail header block; random
+# bytes that happen to contain "x: y" on the first line are still not mail.
+MAIL_FIELDS = frozenset(
+    {
+        "from", "to", "cc", "subject", "date", "message-id", "received",
+        "return-path", "delivered-to", "x-original-to", "mime-version",
+        "content-type", "sender", "reply-to", "in-reply-to", "references",
+    }
+)
+
+
+def read_mail(raw: bytes, *, max_calendar_size: int = DEFAULT_MAX_CALENDAR_SIZE) -> InboundMail:
+    """Read one RFC 5322 message as delivered (headers, body, any MIME nesting).
+
+    Raises ``NotMail`` only when ``raw`` has no mail header block at all;
+    everything else that is wrong with the message (a calendar that does not
+    parse, an oversize part, a forwarded message, a TNEF-only Outlook mail)
+    becomes a note in ``problems``.
+    """
+    msg = _parse(raw)
+    found = walk(msg, max_calendar_size=max_calendar_size)
+    problems = found.problems
+    bounce = read_bounce(found, max_calendar_size=max_calendar_size, problems=problems)
+    parts = unique_parts(found.parts)
+    _note_reports(found.report_types, problems)
+    if found.tnef:
+        problems.append(
+            "Outlook TNEF attachment (winmail.dat) without iCalendar"
+            if not parts
+            else "Outlook TNEF attachment (winmail.dat) ignored"
+        )
+    if not parts and bounce is None:
+        problems.append("no calendar part")
+    return InboundMail(
+        message_id=message_id_of(msg),
+        from_address=single_mailbox(msg, "from"),
+        from_header=text_of(msg, "from"),
+        subject=text_of(msg, "subject"),
+        recipients=_recipients(msg),
+        auto_submitted=is_automatic(msg) or bool(found.report_types or found.status_parts),
+        bounce=bounce,
+        parts=parts,
+        authentication_results=authentication_results(msg),
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def token_candidates(
+    mail: InboundMail, *, envelope_recipients: Sequence[str], from_address: str
+) -> tuple[str, ...]:
+    """Tokens in our plus-addresses, most trusted first, each once (anchors 6.2 #12).
+
+    Order: the envelope RCPT TO (our own listener saw it), then Delivered-To
+    and X-Original-To (the delivering mail system wrote them; they survive
+    Bcc and forwarding aliases), then To and Cc (the sender's client wrote
+    them).  ``from_address`` is the configured ``mail.from_address``.
+    """
+    addresses = [
+        *envelope_recipients,
+        *mail.recipients.delivered_to,
+        *mail.recipients.x_original_to,
+        *mail.recipients.to,
+        *mail.recipients.cc,
+    ]
+    return _tokens(addresses, from_address)
+
+
+def bounce_token_candidates(bounce: Bounce, *, from_address: str) -> tuple[str, ...]:
+    """Tokens naming the invitation that bounced: its ORGANIZER, then its Reply-To.
+
+    The DSN itself goes to the envelope sender, which carries no token; the
+    returned invitation does (design.md "Mail addresses").
+    """
+    addresses: list[str] = []
+    for part in bounce.original_parts:
+        for component in part.calendar.subcomponents:
+            organizer = component.get("ORGANIZER")
+            if organizer is not None:
+                addresses.append(str(organizer))
+    addresses += bounce.original_reply_to
+    return _tokens(addresses, from_address)
+
+
+def _tokens(addresses: Sequence[str], from_address: str) -> tuple[str, ...]:
+    found = (token_from_address(str(address), from_address) for address in addresses)
+    return tuple(dict.fromkeys(token for token in found if token))
+
+
+def _parse(raw: bytes) -> Message:
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise TypeError("read_mail takes the raw message as bytes")
+    data = bytes(raw)
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(data)
+    except Exception as exc:  # RecursionError on absurd nesting, parser bugs
+        raise NotMail(f"the message could not be parsed ({type(exc).__name__})") from exc
+    if not any(str(key).lower() in MAIL_FIELDS for key in msg.keys()):
+        raise NotMail("no RFC 5322 header block")
+    return msg
+
+
+def _recipients(msg: Message) -> Recipients:
+    return Recipients(
+        to=mailboxes_of(msg, "to"),
+        cc=mailboxes_of(msg, "cc"),
+        # Exim writes Envelope-to where Postfix writes Delivered-To.
+        delivered_to=mailboxes_of(msg, "delivered-to", "envelope-to"),
+        x_original_to=mailboxes_of(msg, "x-original-to"),
+    )
+
+
+def _note_reports(report_types: list[str], problems: list[str]) -> None:
+    for kind in report_types:
+        if kind != "delivery-status":
+            problems.append(f"report of type {kind or 'unknown'} ignored")

@@ -1,0 +1,386 @@
+"""Inbound mail: take a message durably, then apply what it says.
+
+``receive`` stores the raw message and queues its processing in one
+transaction; the LMTP listener answers 250 and ``ingest`` exits 0 only after
+it committed, so an acknowledged reply is never lost.  ``process`` (run by a
+job) reads the message and applies it under the trust rules of design.md:
+
+* the recipient address carries a reply token that is known and unrevoked;
+* the REPLY names the attendee the token was issued to (other ATTENDEE lines
+  are ignored; a reply that speaks only for someone else is refused), and
+  its UID is the token's;
+* the iTIP engine decides the rest (stale, replayed, unknown instance).
+
+Whatever happens, the message stays stored with its outcome and reason, and
+the event's iTIP history records it.  Nothing refused changes anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
+from caldav_sched.domain.imip.inbound import NotMail, read_mail, token_candidates
+from caldav_sched.domain.scheduling import (
+    Method,
+    ReplyApplied,
+    ReplyRefused,
+    answer_refresh,
+    apply_reply,
+    record_counter,
+    uid_of,
+)
+from caldav_sched.domain.timespan import object_span
+from caldav_sched.services import Services, scheduling
+from caldav_sched.services.errors import InvalidInput, NotFound
+from caldav_sched.store import collections as collection_store
+from caldav_sched.store import inbound as inbound_store
+from caldav_sched.store import itip as itip_store
+from caldav_sched.store import jobs as job_store
+from caldav_sched.store import objects as object_store
+from caldav_sched.store import users as user_store
+from caldav_sched.store.db import Connection
+from caldav_sched.store.inbound import InboundRow
+from caldav_sched.store.jobs import JobRow
+from caldav_sched.store.itip import TokenRow
+
+log = logging.getLogger("caldav_sched.inbound")
+
+PROCESS_INBOUND = "process_inbound"
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one inbound message."""
+
+    state: str  # applied | refused
+    reason: str
+    method: str | None = None
+    uid: str | None = None
+    attendee: str | None = None
+
+
+def _message_id(raw: bytes) -> str | None:
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for line in head.splitlines():
+        if line.lower().startswith(b"message-id:"):
+            return line.split(b":", 1)[1].strip().decode("ascii", "replace")[:300] or None
+    return None
+
+
+async def receive(
+    services: Services,
+    raw: bytes,
+    *,
+    via: str,
+    envelope_from: str | None,
+    envelope_to: list[str],
+    claim_as: str | None = None,
+) -> tuple[int, int]:
+    """Store one message and queue its processing; returns (message id, job id).
+
+    With *claim_as*, the job is created already claimed by that worker name
+    (``ingest`` processes its message itself, and a crash hands it on).
+    """
+    limit = services.settings.limits.max_mail_size
+    if len(raw) > limit:
+        raise InvalidInput(f"the message is {len(raw)} bytes; at most {limit} are taken")
+    if not raw.strip():
+        raise InvalidInput("the message is empty")
+    now = services.timestamp()
+    epoch = int(services.clock.now().timestamp())
+    async with services.db.transaction() as conn:
+        message_id = await inbound_store.insert_inbound(
+            conn,
+            raw=raw,
+            via=via,
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+            message_id=_message_id(raw),
+            now=now,
+        )
+        job_id = await job_store.enqueue(
+            conn, kind=PROCESS_INBOUND, payload={"inbound_id": message_id}, run_after=epoch, now=now
+        )
+        if claim_as is not None:
+            await job_store.claim(conn, job_id, worker=claim_as, lease_until=epoch + 300, now=now)
+    if claim_as is None:
+        services.jobs_enqueued()
+    log.info("received message #%d via %s (%d bytes)", message_id, via, len(raw))
+    return message_id, job_id
+
+
+async def _token(conn: Connection, tokens: tuple[str, ...]) -> tuple[TokenRow | None, str]:
+    unknown = None
+    for token in tokens:
+        row = await itip_store.get_token(conn, token)
+        if row is not None:
+            return row, ""
+        unknown = token
+    if unknown is None:
+        return None, "no reply token in the recipient addresses"
+    return None, f"unknown reply token {unknown}"
+
+
+async def process(services: Services, inbound_id: int) -> Verdict:
+    """Apply one stored message; the verdict is also stored with it."""
+    reader = services.db.reader()
+    row = await inbound_store.get_inbound(reader, inbound_id)
+    if row is None:
+        raise NotFound(f"no inbound message {inbound_id}")
+    verdict = await _decide(services, row)
+    async with services.db.transaction() as conn:
+        await inbound_store.settle_inbound(
+            conn,
+            inbound_id,
+            state=verdict.state,
+            reason=verdict.reason,
+            method=verdict.method,
+            uid=verdict.uid,
+            attendee=verdict.attendee,
+            now=services.timestamp(),
+        )
+    level = logging.INFO if verdict.state == "applied" else logging.WARNING
+    log.log(level, "message #%d %s: %s", inbound_id, verdict.state, verdict.reason)
+    return verdict
+
+
+async def _decide(services: Services, row: InboundRow) -> Verdict:
+    assert row.raw is not None
+    settings = services.settings
+    try:
+        mail = read_mail(row.raw, max_calendar_size=settings.limits.max_resource_size)
+    except NotMail as exc:
+        return Verdict("refused", f"not a mail message: {exc}")
+    tokens = token_candidates(
+        mail, envelope_recipients=list(row.envelope_to), from_address=settings.mail.from_address
+    )
+    reader = services.db.reader()
+    token, why = await _token(reader, tokens)
+    if token is None:
+        if mail.bounce is not None:
+            return Verdict("refused", "a delivery status notification without a reply token")
+        return await _refuse(services, None, None, why)
+    attendee = token.attendee
+    if token.revoked_at is not None:
+        return await _refuse(
+            services, token, None,
+            f"the reply token of {attendee} was revoked on {token.revoked_at} "
+            "(the attendee was removed or the event cancelled)",
+        )
+    if not mail.parts:
+        reason = "no calendar data in the message"
+        if mail.auto_submitted:
+            reason = "an automatic reply without calendar data"
+        if mail.problems:
+            reason += " (" + "; ".join(mail.problems) + ")"
+        return await _refuse(services, token, None, reason)
+    verdicts = [await _apply_part(services, token, part) for part in mail.parts]
+    applied = [v for v in verdicts if v.state == "applied"]
+    chosen = applied[0] if applied else verdicts[0]
+    if len(verdicts) > 1:
+        reason = "; ".join(v.reason for v in verdicts)
+        return Verdict(chosen.state, reason, chosen.method, chosen.uid, chosen.attendee)
+    return chosen
+
+
+async def _refuse(
+    services: Services, token: TokenRow | None, method: str | None, reason: str
+) -> Verdict:
+    if token is not None:
+        async with services.db.transaction() as conn:
+            await itip_store.add_log(
+                conn,
+                owner_id=token.owner_id,
+                uid=token.uid,
+                direction="in",
+                method=method or "-",
+                peer=token.attendee,
+                sequence=None,
+                state="refused",
+                reason=reason,
+                now=services.timestamp(),
+            )
+    return Verdict(
+        "refused",
+        reason,
+        method,
+        token.uid if token else None,
+        token.attendee if token else None,
+    )
+
+
+async def _apply_part(services: Services, token: TokenRow, part: object) -> Verdict:
+    calendar = part.calendar  # type: ignore[attr-defined]
+    method = str(part.method)  # type: ignore[attr-defined]
+    uid = uid_of(calendar)
+    if uid != token.uid:
+        return await _refuse(
+            services, token, method, f"the {method} is for UID {uid}, the token for {token.uid}"
+        )
+    if method == Method.REPLY:
+        return await _apply_reply(services, token, calendar)
+    if method == Method.REFRESH:
+        return await _answer_refresh(services, token, calendar)
+    if method == Method.COUNTER:
+        return await _record_counter(services, token, calendar)
+    return await _refuse(services, token, method, f"{method} is not taken from attendees by mail")
+
+
+async def _apply_reply(services: Services, token: TokenRow, calendar: object) -> Verdict:
+    reader = services.db.reader()
+    for _ in range(ATTEMPTS):
+        current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
+        stored = None
+        if current is not None and current.data is not None:
+            stored = parse_calendar(current.data)
+        result = apply_reply(
+            stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
+        )
+        if isinstance(result, ReplyRefused):
+            return await _refuse(services, token, "REPLY", f"{result.code}: {result.reason}")
+        assert isinstance(result, ReplyApplied) and current is not None
+        if not result.changed:
+            return await _refuse(
+                services, token, "REPLY", "already applied: the same reply arrived before"
+            )
+        data = serialise(result.stored)
+        start, end = object_span(result.stored)
+        now = services.timestamp()
+        async with services.db.transaction() as conn:
+            latest = await object_store.get_object(
+                conn, current.collection_id, current.name, with_data=False
+            )
+            if latest is None or latest.etag != current.etag:
+                continue  # the organizer saved meanwhile: apply on the new version
+            await object_store.write_object(
+                conn,
+                collection_id=current.collection_id,
+                name=current.name,
+                uid=current.uid,
+                component=current.component,
+                etag=etag_for(data),
+                data=data,
+                span_start=start,
+                span_end=end,
+                modified_at=now,
+                schedule_tag=current.schedule_tag,
+            )
+            answer = ", ".join(f"{label} {partstat}" for label, partstat in result.partstats)
+            reason = f"{result.reason}" + (f" ({answer})" if answer else "")
+            if result.notes:
+                reason += "; " + "; ".join(result.notes)
+            await itip_store.add_log(
+                conn,
+                owner_id=token.owner_id,
+                uid=token.uid,
+                direction="in",
+                method="REPLY",
+                peer=token.attendee,
+                sequence=None,
+                state="applied",
+                reason=reason,
+                now=now,
+            )
+        return Verdict("applied", reason, "REPLY", token.uid, token.attendee)
+    return await _refuse(services, token, "REPLY", "the event kept changing; the reply was not applied")
+
+
+async def _answer_refresh(services: Services, token: TokenRow, calendar: object) -> Verdict:
+    reader = services.db.reader()
+    current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
+    stored = parse_calendar(current.data) if current and current.data else None
+    result = answer_refresh(
+        stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
+    )
+    if isinstance(result, ReplyRefused):
+        return await _refuse(services, token, "REFRESH", f"{result.code}: {result.reason}")
+    assert current is not None
+    owner = await user_store.get_user_by_id(reader, token.owner_id)
+    collection_row = await collection_store.get_collection_by_id(reader, current.collection_id)
+    if owner is None or collection_row is None:
+        return await _refuse(services, token, "REFRESH", "the organizer's calendar is gone")
+    plan = scheduling.SchedulingPlan(
+        stored=None,
+        messages=(result,),
+        uid=token.uid,
+        organizer_name=owner.name,
+    )
+    async with services.db.transaction() as conn:
+        await scheduling.enqueue_plan(
+            conn,
+            plan,
+            user=owner,
+            collection=collection_row,
+            now=services.timestamp(),
+            now_epoch=int(services.clock.now().timestamp()),
+        )
+    services.jobs_enqueued()
+    return Verdict("applied", f"REFRESH answered: the current REQUEST is sent again to "
+                   f"{token.attendee}", "REFRESH", token.uid, token.attendee)
+
+
+async def _record_counter(services: Services, token: TokenRow, calendar: object) -> Verdict:
+    reader = services.db.reader()
+    current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
+    stored = parse_calendar(current.data) if current and current.data else None
+    result = record_counter(
+        stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
+    )
+    if isinstance(result, ReplyRefused):
+        return await _refuse(services, token, "COUNTER", f"{result.code}: {result.reason}")
+    reason = f"proposal recorded for the organizer: {result.reason}"
+    async with services.db.transaction() as conn:
+        await itip_store.add_log(
+            conn,
+            owner_id=token.owner_id,
+            uid=token.uid,
+            direction="in",
+            method="COUNTER",
+            peer=token.attendee,
+            sequence=result.sequence,
+            state="applied",
+            reason=reason,
+            now=services.timestamp(),
+            detail=result.proposed.to_ical().decode("utf-8", "replace"),
+        )
+    return Verdict("applied", reason, "COUNTER", token.uid, token.attendee)
+
+
+async def list_messages(services: Services, state: str | None = None) -> list[InboundRow]:
+    return await inbound_store.list_inbound(services.db.reader(), state=state)
+
+
+
+
+class InboundProcessing:
+    """The ``process_inbound`` task: apply one stored message."""
+
+    kind = PROCESS_INBOUND
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def run(self, job: JobRow) -> str:
+        verdict = await process(self.services, int(job.payload["inbound_id"]))
+        return f"{verdict.state}: {verdict.reason}"
+
+    async def settle(self, conn: Connection, job: JobRow, outcome: object, now: str) -> None:
+        """Nothing to add: ``process`` stored the verdict with the message."""
+
+
+async def ingest(services: Services, raw: bytes, *, worker: str) -> tuple[int, Verdict]:
+    """Store a message handed over by a pipe, then apply it at once.
+
+    The processing job is created claimed by *worker*; if this process dies
+    before it finishes, the job is taken back and run by ``serve``.
+    """
+    message_id, job_id = await receive(
+        services, raw, via="ingest", envelope_from=None, envelope_to=[], claim_as=worker
+    )
+    verdict = await process(services, message_id)
+    async with services.db.transaction() as conn:
+        await job_store.finish(conn, job_id, now=services.timestamp())
+    return message_id, verdict
