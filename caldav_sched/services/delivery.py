@@ -98,42 +98,76 @@ class ImipDelivery:
         await self._record_status(conn, job, str(status), now)
 
     async def _record_status(self, conn: Connection, job: JobRow, status: str, now: str) -> None:
-        """Move the attendee's SCHEDULE-STATUS on in the organizer's copy."""
         p = job.payload
-        name = await object_store.name_for_uid(conn, p["collection_id"], p["uid"])
-        if name is None:
-            return
-        row = await object_store.get_object(conn, p["collection_id"], name)
-        if row is None or row.data is None:
-            return
-        stored = parse_calendar(row.data)
-        labels = tuple(p.get("recurrence_ids", ()))
-        if p.get("includes_master", True):
-            labels = None  # every component the attendee is in
-        updated = set_schedule_status(
-            stored,
-            p["recipient"],
-            status,
-            recurrence_ids=labels,
-            only_from=(str(ScheduleStatus.PENDING),),
-        )
-        data = serialise(updated)
-        if data == row.data:
-            return
-        start, end = object_span(updated)
-        await object_store.write_object(
+        labels = None if p.get("includes_master", True) else tuple(p.get("recurrence_ids", ()))
+        await record_schedule_status(
             conn,
             collection_id=p["collection_id"],
-            name=name,
-            uid=row.uid,
-            component=row.component,
-            etag=etag_for(data),
-            data=data,
-            span_start=start,
-            span_end=end,
-            modified_at=now,
-            schedule_tag=row.schedule_tag,
+            uid=p["uid"],
+            attendee=p["recipient"],
+            status=status,
+            recurrence_ids=labels,
+            only_from=(str(ScheduleStatus.PENDING),),
+            now=now,
         )
+
+
+async def record_schedule_status(
+    conn: Connection,
+    *,
+    collection_id: int,
+    uid: str,
+    attendee: str,
+    status: str,
+    recurrence_ids: tuple[str, ...] | None,
+    only_from: tuple[str, ...],
+    now: str,
+) -> bool:
+    """Move an attendee's SCHEDULE-STATUS on in the organizer's copy.
+
+    Only from one of *only_from*, so a late report never overwrites what a
+    reply already proved.  Returns whether the copy changed (new ETag).
+    """
+    name = await object_store.name_for_uid(conn, collection_id, uid)
+    if name is None:
+        return False
+    row = await object_store.get_object(conn, collection_id, name)
+    if row is None or row.data is None:
+        return False
+    updated = set_schedule_status(
+        parse_calendar(row.data), attendee, status, recurrence_ids=recurrence_ids, only_from=only_from
+    )
+    data = serialise(updated)
+    if data == row.data:
+        return False
+    start, end = object_span(updated)
+    await object_store.write_object(
+        conn,
+        collection_id=collection_id,
+        name=name,
+        uid=row.uid,
+        component=row.component,
+        etag=etag_for(data),
+        data=data,
+        span_start=start,
+        span_end=end,
+        modified_at=now,
+        schedule_tag=row.schedule_tag,
+    )
+    return True
+
+
+def job_of_message_id(message_id: str | None, from_address: str) -> int | None:
+    """The job that sent a message, from the Message-ID ``message_id`` gave it."""
+    if not message_id:
+        return None
+    domain = from_address.rpartition("@")[2] or "localhost"
+    value = message_id.strip().strip("<>")
+    prefix, _, rest = value.partition(".job")
+    number, _, host = rest.partition("@")
+    if prefix != "caldav-sched" or not number.isdigit() or host.lower() != domain.lower():
+        return None
+    return int(number)
 
 
 def now_epoch(now: datetime) -> int:

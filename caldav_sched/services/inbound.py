@@ -21,9 +21,10 @@ import logging
 from dataclasses import dataclass
 
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
-from caldav_sched.domain.imip.inbound import NotMail, read_mail, token_candidates
+from caldav_sched.domain.imip.inbound import Bounce, NotMail, read_mail, token_candidates
 from caldav_sched.domain.scheduling import (
     Method,
+    ScheduleStatus,
     ReplyApplied,
     ReplyRefused,
     answer_refresh,
@@ -33,6 +34,7 @@ from caldav_sched.domain.scheduling import (
 )
 from caldav_sched.domain.timespan import object_span
 from caldav_sched.services import Services, scheduling
+from caldav_sched.services.delivery import job_of_message_id, record_schedule_status
 from caldav_sched.services.errors import InvalidInput, NotFound
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import inbound as inbound_store
@@ -158,10 +160,10 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         mail, envelope_recipients=list(row.envelope_to), from_address=settings.mail.from_address
     )
     reader = services.db.reader()
+    if mail.bounce is not None:
+        return await _record_bounce(services, mail.bounce)
     token, why = await _token(reader, tokens)
     if token is None:
-        if mail.bounce is not None:
-            return Verdict("refused", "a delivery status notification without a reply token")
         return await _refuse(services, None, None, why)
     attendee = token.attendee
     if token.revoked_at is not None:
@@ -184,6 +186,49 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         reason = "; ".join(v.reason for v in verdicts)
         return Verdict(chosen.state, reason, chosen.method, chosen.uid, chosen.attendee)
     return chosen
+
+
+async def _record_bounce(services: Services, bounce: Bounce) -> Verdict:
+    """A delivery report for one of our invitations: SCHEDULE-STATUS 5.1 (anchors 6.8 #51).
+
+    The report is tied to the invitation by the Message-ID our job gave it,
+    so only a failure of a message we sent can mark an attendee.
+    """
+    job_id = job_of_message_id(bounce.original_message_id, services.settings.mail.from_address)
+    job = await job_store.get_job(services.db.reader(), job_id) if job_id else None
+    if job is None or job.kind != "send_imip":
+        return Verdict("refused", "a delivery report that does not answer one of our invitations")
+    p = job.payload
+    failure = bounce.failed[0]
+    detail = " ".join(x for x in (failure.status, failure.diagnostic) if x) or "no details"
+    reason = f"the invitation to {p['recipient'].removeprefix('mailto:')} bounced: {detail}"
+    now = services.timestamp()
+    async with services.db.transaction() as conn:
+        if p["method"] == "REQUEST":
+            await record_schedule_status(
+                conn,
+                collection_id=p["collection_id"],
+                uid=p["uid"],
+                attendee=p["recipient"],
+                status=str(ScheduleStatus.NOT_DELIVERED),
+                recurrence_ids=None,
+                only_from=(str(ScheduleStatus.PENDING), str(ScheduleStatus.SENT)),
+                now=now,
+            )
+        await itip_store.add_log(
+            conn,
+            owner_id=p["owner_id"],
+            uid=p["uid"],
+            direction="in",
+            method="DSN",
+            peer=p["recipient"],
+            sequence=p.get("sequence"),
+            state="applied",
+            reason=reason,
+            now=now,
+            job_id=None,
+        )
+    return Verdict("applied", reason, "DSN", p["uid"], p["recipient"])
 
 
 async def _refuse(

@@ -521,17 +521,6 @@ def test_dsn_with_several_recipients_lists_only_failures():
     assert bounce.original_parts == () and bounce.original_message_id is None
 
 
-def test_base64_delivery_status_is_read():
-    status = "Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; c@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-    raw = mail(
-        leaf("x", ctype="text/plain", encoding="7bit"),
-        leaf(status, ctype="message/delivery-status"),
-        subtype="report; report-type=delivery-status",
-    )
-    bounce = read_mail(raw).bounce
-    assert bounce is not None and bounce.failed[0].recipient == "c@example.com"
-
-
 def test_read_receipt_report_is_noted_not_a_bounce():
     raw = mail(
         leaf("Read", ctype="text/plain", encoding="7bit"),

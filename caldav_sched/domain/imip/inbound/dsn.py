@@ -55,7 +55,7 @@ def _status_blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
     if isinstance(payload, list):
         return [block for block in payload if isinstance(block, Message)]
-    # Encoded (base64 from some Exchange versions) or left unparsed: do it here.
+    # The parser left it as text (a malformed report): split the blocks here.
     data = payload_bytes(part) or b""
     text = data.decode("utf-8", "replace")
     return [
