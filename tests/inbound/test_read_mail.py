@@ -531,3 +531,18 @@ def test_read_receipt_report_is_noted_not_a_bounce():
     result = read_mail(raw)
     assert result.bounce is None and result.auto_submitted
     assert "report of type disposition-notification ignored" in result.problems
+
+
+def test_absurd_nesting_still_gives_the_headers():
+    raw = b"From: b@example.com\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(3000)
+    )
+    result = read_mail(raw)
+    assert result.from_address == "b@example.com" and result.parts == ()
+    assert result.problems[0] == "MIME structure nested too deeply to read; headers only"
+
+
+def test_reexported_from_the_imip_package():
+    from caldav_sched.domain import imip
+
+    assert imip.read_mail is read_mail and imip.token_candidates is token_candidates

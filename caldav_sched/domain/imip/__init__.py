@@ -45,3 +45,28 @@ __all__ = [
     "token_address",
     "token_from_address",
 ]
+
+# Inbound mail (``inbound``): reading replies, bounces and their tokens.
+from .inbound import (  # noqa: E402
+    Bounce,
+    CalendarPart,
+    FailedRecipient,
+    InboundMail,
+    NotMail,
+    Recipients,
+    bounce_token_candidates,
+    read_mail,
+    token_candidates,
+)
+
+__all__ += [
+    "Bounce",
+    "CalendarPart",
+    "FailedRecipient",
+    "InboundMail",
+    "NotMail",
+    "Recipients",
+    "bounce_token_candidates",
+    "read_mail",
+    "token_candidates",
+]

@@ -45,9 +45,11 @@ def read_mail(raw: bytes, *, max_calendar_size: int = DEFAULT_MAX_CALENDAR_SIZE)
     parse, an oversize part, a forwarded message, a TNEF-only Outlook mail)
     becomes a note in ``problems``.
     """
-    msg = _parse(raw)
+    msg, too_deep = _parse(raw)
     found = walk(msg, max_calendar_size=max_calendar_size)
     problems = found.problems
+    if too_deep:
+        problems.insert(0, "MIME structure nested too deeply to read; headers only")
     bounce = read_bounce(found, max_calendar_size=max_calendar_size, problems=problems)
     parts = unique_parts(found.parts)
     _note_reports(found.report_types, problems)
@@ -114,17 +116,32 @@ def _tokens(addresses: Sequence[str], from_address: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(token for token in found if token))
 
 
-def _parse(raw: bytes) -> Message:
+def _parse(raw: bytes) -> tuple[Message, bool]:
+    """The parsed message, and whether only its headers could be read."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise TypeError("read_mail takes the raw message as bytes")
     data = bytes(raw)
+    parser = BytesParser(policy=policy.default)
+    too_deep = False
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(data)
-    except Exception as exc:  # RecursionError on absurd nesting, parser bugs
+        msg = parser.parsebytes(data)
+    except RecursionError:
+        # Thousands of nested multiparts: hostile, but still a mail with
+        # headers worth recording.
+        too_deep = True
+        msg = _parse_headers(parser, data)
+    except Exception as exc:  # a parser bug; nothing more can be read
         raise NotMail(f"the message could not be parsed ({type(exc).__name__})") from exc
     if not any(str(key).lower() in MAIL_FIELDS for key in msg.keys()):
         raise NotMail("no RFC 5322 header block")
-    return msg
+    return msg, too_deep
+
+
+def _parse_headers(parser: BytesParser, data: bytes) -> Message:
+    try:
+        return parser.parsebytes(data, headersonly=True)
+    except Exception as exc:
+        raise NotMail(f"the message could not be parsed ({type(exc).__name__})") from exc
 
 
 def _recipients(msg: Message) -> Recipients:
