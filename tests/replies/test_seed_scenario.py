@@ -152,6 +152,48 @@ async def test_the_seed_scenario_end_to_end(scenario):
     time.sleep(0.5)
     assert await a.copy() == (etag, before)
 
+    # The operator's view: `event show` tells the whole story.
+    shown = event_show(a.server)
+    [copy] = shown["copies"]
+    assert copy["sequence"] == 1 and copy["etag"] == etag
+    answers = {x["address"]: (x["partstat"], x["schedule_status"]) for x in copy["attendees"]}
+    assert answers["b@example.com"] == ("NEEDS-ACTION", "1.1")
+    story = [(h["direction"], h["method"], h["peer"], h["state"]) for h in shown["history"]]
+    assert story == [
+        ("sent", "REQUEST", "b@example.com", "sent"),
+        ("sent", "REQUEST", "c@example.com", "sent"),
+        ("received", "REPLY", "b@example.com", "applied"),
+        ("received", "REPLY", "c@example.com", "applied"),
+        ("sent", "REQUEST", "b@example.com", "sent"),
+        ("sent", "REQUEST", "c@example.com", "sent"),
+        ("received", "REPLY", "b@example.com", "refused"),
+    ]
+    assert "stale" in shown["history"][-1]["reason"]
+
+
+def event_show(server: ServerThread) -> dict:
+    """`caldav-sched event show identifier --json`, as an operator runs it."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = Path(server.settings.storage.path).with_name("cli.toml")
+    config.write_text(f'[storage]\npath = "{server.settings.storage.path}"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "caldav_sched", "event", "show", "identifier", "--json",
+         "--config", str(config)],
+        capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+    human = subprocess.run(
+        [sys.executable, "-m", "caldav_sched", "event", "show", "identifier", "--config", str(config)],
+        capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+    assert "iTIP history:" in human.stdout and "b@example.com" in human.stdout
+    return json.loads(done.stdout)
+
 
 async def read_history(server: ServerThread, uid: str = "identifier"):
     from caldav_sched.services import events as event_service

@@ -37,11 +37,11 @@ def clean(text: str) -> str:
 def raw_values(msg: Message, name: str) -> list[str]:
     """Every value of header ``name``, unfolded but otherwise as written."""
     wanted = name.lower()
-    try:
-        items = msg.raw_items()  # type: ignore[attr-defined]
-    except AttributeError:  # a compat32 Message
-        items = msg.items()
-    return [clean(_FOLD.sub("", str(value))) for key, value in items if key.lower() == wanted]
+    return [
+        clean(_FOLD.sub("", str(value)))
+        for key, value in msg.raw_items()
+        if str(key).lower() == wanted
+    ]
 
 
 def text_of(msg: Message, name: str) -> str:

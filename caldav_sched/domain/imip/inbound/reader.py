@@ -23,7 +23,7 @@ from .fields import (
     text_of,
 )
 from .model import Bounce, InboundMail, NotMail, Recipients
-from .tree import walk
+from .tree import Walk, walk
 
 DEFAULT_MAX_CALENDAR_SIZE = 1_048_576
 # At least one of these makes a header block a mail header block; random
@@ -52,15 +52,7 @@ def read_mail(raw: bytes, *, max_calendar_size: int = DEFAULT_MAX_CALENDAR_SIZE)
         problems.insert(0, "MIME structure nested too deeply to read; headers only")
     bounce = read_bounce(found, max_calendar_size=max_calendar_size, problems=problems)
     parts = unique_parts(found.parts)
-    _note_reports(found.report_types, problems)
-    if found.tnef:
-        problems.append(
-            "Outlook TNEF attachment (winmail.dat) without iCalendar"
-            if not parts
-            else "Outlook TNEF attachment (winmail.dat) ignored"
-        )
-    if not parts and bounce is None:
-        problems.append("no calendar part")
+    _note_leftovers(found, has_calendar=bool(parts), has_bounce=bounce is not None)
     return InboundMail(
         message_id=message_id_of(msg),
         from_address=single_mailbox(msg, "from"),
@@ -154,7 +146,17 @@ def _recipients(msg: Message) -> Recipients:
     )
 
 
-def _note_reports(report_types: list[str], problems: list[str]) -> None:
-    for kind in report_types:
+def _note_leftovers(found: Walk, *, has_calendar: bool, has_bounce: bool) -> None:
+    """Notes for what a person may want to look at: other reports, TNEF, no calendar."""
+    for kind in found.report_types:
         if kind != "delivery-status":
-            problems.append(f"report of type {kind or 'unknown'} ignored")
+            found.problems.append(f"report of type {kind or 'unknown'} ignored")
+    if found.tnef:
+        # TNEF keeps the meeting as MAPI properties; there is no .ics inside.
+        found.problems.append(
+            "Outlook TNEF attachment (winmail.dat) ignored"
+            if has_calendar
+            else "Outlook TNEF attachment (winmail.dat) without iCalendar"
+        )
+    if not has_calendar and not has_bounce:
+        found.problems.append("no calendar part")
