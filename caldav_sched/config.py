@@ -29,6 +29,9 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = ()
     realm: str = "caldav_sched"
     reader_connections: int = 2
+    proxy_user_header: str = ""
+    monitoring_clients: tuple[str, ...] = ("127.0.0.1", "::1")
+    shutdown_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,13 @@ class LimitsSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    level: str = "info"
+    format: str = "text"
+    requests: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -86,12 +96,18 @@ class Settings:
     inbound: InboundSettings = field(default_factory=InboundSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    log: LogSettings = field(default_factory=LogSettings)
 
 
 _CHOICES = {
     ("mail", "transport"): ("smtp", "file"),
     ("smtp", "security"): ("none", "starttls", "tls"),
+    ("log", "level"): ("debug", "info", "warning", "error"),
+    ("log", "format"): ("text", "json"),
 }
+
+# RFC 9110 5.1: a field name is a token.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
@@ -133,13 +149,22 @@ def _validate(settings: Settings) -> Settings:
         settings = dataclasses.replace(
             settings, server=dataclasses.replace(settings.server, base_path=base)
         )
-    for proxy in settings.server.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError as exc:
-            raise ConfigError(
-                f"[server] trusted_proxies: {proxy!r} is not an IP address or network"
-            ) from exc
+    for key in ("trusted_proxies", "monitoring_clients"):
+        for network in getattr(settings.server, key):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"[server] {key}: {network!r} is not an IP address or network"
+                ) from exc
+    header = settings.server.proxy_user_header
+    if header and not set(header) <= _TOKEN_CHARS:
+        raise ConfigError(f"[server] proxy_user_header: not a header name: {header!r}")
+    if header and not settings.server.trusted_proxies:
+        raise ConfigError(
+            "[server] proxy_user_header: set trusted_proxies too; the header is taken only"
+            " from a trusted proxy"
+        )
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
     if settings.server.reader_connections < 1:

@@ -18,6 +18,8 @@ class Preconditions:
 
     if_match: tuple[str, ...] | None = None
     if_none_match: tuple[str, ...] | None = None
+    # RFC 6638 §3.2.10: the Schedule-Tag the client's change is based on.
+    if_schedule_tag_match: str | None = None
 
 
 def normalise_etag(value: str) -> str:
@@ -66,3 +68,10 @@ def preconditions_hold(pre: Preconditions, current_etag: str | None) -> bool:
         ):
             return False
     return True
+
+
+def schedule_tag_holds(pre: Preconditions, current_tag: str | None) -> bool:
+    """RFC 6638 §3.2.10 If-Schedule-Tag-Match: the stored Schedule-Tag is the given one."""
+    if pre.if_schedule_tag_match is None:
+        return True
+    return current_tag is not None and normalise_etag(pre.if_schedule_tag_match) == current_tag

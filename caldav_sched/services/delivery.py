@@ -46,7 +46,7 @@ def _message(job: JobRow) -> ItipMessage:
     return ItipMessage(
         method=Method(p["method"]),
         recipient=p["recipient"],
-        sender=f"mailto:{p['organizer_address']}",
+        sender=p.get("sender") or f"mailto:{p['organizer_address']}",
         uid=p["uid"],
         sequence=int(p["sequence"]),
         reason=p["reason"],

@@ -11,14 +11,22 @@ commit together.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
-from caldav_sched.domain.conditions import Preconditions, preconditions_hold
+from caldav_sched.domain.conditions import (
+    Preconditions,
+    preconditions_hold,
+    schedule_tag_holds,
+)
+from caldav_sched.domain.scheduling import ScheduleStatus, normalize_address, set_schedule_status
 from caldav_sched.domain.ical import CalendarObject, etag_for, parse_calendar, parse_object, serialise
 from caldav_sched.domain.timespan import object_span
 from caldav_sched.services import Services
 from caldav_sched.services import scheduling
+from caldav_sched.services import users as user_service
+from caldav_sched.services.local_delivery import schedule_tag_for
 from caldav_sched.services.errors import (
     ComponentNotSupported,
     InvalidInput,
@@ -47,6 +55,7 @@ class PutOutcome:
     created: bool
     etag: str
     jobs: int = 0
+    schedule_tag: str | None = None
 
 
 def _check_name(name: str) -> None:
@@ -61,22 +70,57 @@ def _same_version(a: ObjectRow | None, b: ObjectRow | None) -> bool:
 async def _plan(
     services: Services,
     user: UserRow,
+    collection: CollectionRow,
     current: ObjectRow | None,
     obj: CalendarObject | None,
     uid: str,
+    preconditions: Preconditions,
 ) -> scheduling.SchedulingPlan | None:
+    if collection.kind != "calendar":
+        return None  # scheduling inbox items are messages, not events
     old = None
     if current is not None and current.data is not None and current.uid == uid:
         old = parse_calendar(current.data)
     floor = await itip_store.sequence_mark(services.db.reader(), user.id, uid)
-    return scheduling.plan_change(
+    plan = scheduling.plan_change(
         user,
         old,
         obj.calendar if obj is not None else None,
         uid=uid,
         now=services.clock.now(),
         sequence_floor=floor,
+        merge_partstats=preconditions.if_schedule_tag_match is not None,
     )
+    if plan is None or not plan.messages:
+        return plan
+    return await _with_local_recipients(services, plan)
+
+
+async def _with_local_recipients(
+    services: Services, plan: scheduling.SchedulingPlan
+) -> scheduling.SchedulingPlan:
+    """Find the recipients who are users here; they are delivered to directly (1.2)."""
+    local = {}
+    for message in plan.messages:
+        user = await user_service.local_user(services, message.recipient)
+        if user is not None:
+            local[normalize_address(message.recipient)] = user
+    stored = plan.stored
+    if stored is not None and plan.role == "organizer":
+        for address in local:
+            stored = set_schedule_status(stored, address, str(ScheduleStatus.DELIVERED))
+    return dataclasses.replace(plan, local=local, stored=stored)
+
+
+def _schedule_tag(
+    plan: scheduling.SchedulingPlan | None, current: ObjectRow | None, data: bytes
+) -> str | None:
+    """RFC 6638 §3.2.10: the organizer's change moves the tag; an attendee's own does not."""
+    if plan is None:
+        return current.schedule_tag if current is not None else None
+    if plan.role == "attendee" and current is not None and current.schedule_tag:
+        return current.schedule_tag
+    return schedule_tag_for(data)
 
 
 async def put_object(
@@ -106,7 +150,9 @@ async def put_object(
             raise PreconditionFailed(
                 "the resource exists" if current else "the resource does not exist"
             )
-        plan = await _plan(services, user, current, obj, obj.uid)
+        if not schedule_tag_holds(preconditions, current.schedule_tag if current else None):
+            raise PreconditionFailed("the Schedule-Tag does not match")
+        plan = await _plan(services, user, collection, current, obj, obj.uid, preconditions)
         data = obj.data
         calendar = obj.calendar
         if plan is not None and plan.stored is not None and plan.stored is not obj.calendar:
@@ -114,6 +160,7 @@ async def put_object(
             calendar = plan.stored
         span_start, span_end = object_span(calendar)
         etag = etag_for(data)
+        schedule_tag = _schedule_tag(plan, current, data)
         jobs = 0
         async with services.db.transaction() as conn:
             now = services.timestamp()
@@ -132,6 +179,7 @@ async def put_object(
                     span_start=span_start,
                     span_end=span_end,
                     modified_at=now,
+                    schedule_tag=schedule_tag,
                 )
             except UidConflict as exc:
                 raise UidInUse(exc.name) from exc
@@ -143,10 +191,13 @@ async def put_object(
                     collection=collection,
                     now=now,
                     now_epoch=int(services.clock.now().timestamp()),
+                    clock_now=services.clock.now(),
                 )
         if jobs:
             services.jobs_enqueued()
-        return PutOutcome(created=current is None, etag=etag, jobs=jobs)
+        return PutOutcome(
+            created=current is None, etag=etag, jobs=jobs, schedule_tag=schedule_tag
+        )
     raise Contention()
 
 
@@ -165,7 +216,9 @@ async def delete_object(
             raise NotFound(f"no resource named {name}")
         if not preconditions_hold(preconditions, current.etag):
             raise PreconditionFailed("the entity tag does not match")
-        plan = await _plan(services, user, current, None, current.uid)
+        if not schedule_tag_holds(preconditions, current.schedule_tag):
+            raise PreconditionFailed("the Schedule-Tag does not match")
+        plan = await _plan(services, user, collection, current, None, current.uid, preconditions)
         jobs = 0
         async with services.db.transaction() as conn:
             latest = await object_store.get_object(conn, collection.id, name, with_data=False)
@@ -180,6 +233,7 @@ async def delete_object(
                     collection=collection,
                     now=services.timestamp(),
                     now_epoch=int(services.clock.now().timestamp()),
+                    clock_now=services.clock.now(),
                 )
         if jobs:
             services.jobs_enqueued()

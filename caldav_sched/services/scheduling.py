@@ -1,11 +1,13 @@
-"""Implicit scheduling on an organizer's PUT or DELETE (design.md, "Scheduling rules").
+"""Implicit scheduling on a PUT or DELETE (design.md, "Scheduling rules"; RFC 6638).
 
-``plan_change`` runs the iTIP engine outside the write lock (pure CPU);
-``enqueue_plan`` runs inside the write transaction: it issues or reuses each
-attendee's reply token, queues one delivery job per message, records each
-message (and each attendee deliberately not mailed) in the iTIP history,
-and raises the UID's SEQUENCE mark.  The object write and its jobs commit
-together, so a crash loses neither.
+``plan_change`` runs the iTIP engine outside the write lock (pure CPU): for
+the organizer's copy, the REQUESTs and CANCELs; for an attendee's own copy
+of someone else's event, the REPLY their change means.  ``enqueue_plan``
+runs inside the write transaction: a message to a user of this server is
+delivered at once (``local_delivery``), one to anyone else is queued as a
+mail job with the attendee's reply token; each is recorded in the iTIP
+history, and the UID's SEQUENCE mark is raised.  The object write and what
+it causes commit together, so a crash loses neither.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import icalendar
 
@@ -26,8 +28,10 @@ from caldav_sched.domain.scheduling import (
     has_instance_after,
     normalize_address,
     organizer_of,
+    plan_attendee_change,
     plan_organizer_change,
 )
+from caldav_sched.services import local_delivery
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import jobs as job_store
 from caldav_sched.store.collections import CollectionRow
@@ -51,6 +55,9 @@ class SchedulingPlan:
     organizer_name: str | None = None
     uid: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    role: str = "organizer"  # or "attendee": the user's own copy of another's event
+    # Recipients who are users of this server, by normalised address.
+    local: dict[str, UserRow] = field(default_factory=dict)
 
 
 def _has_attendees(cal: icalendar.Calendar | None) -> bool:
@@ -99,11 +106,19 @@ def plan_change(
     uid: str,
     now: datetime,
     sequence_floor: int,
+    merge_partstats: bool = False,
 ) -> SchedulingPlan | None:
-    """The engine's plan, or ``None`` when the write is not the user's scheduling."""
+    """The engine's plan, or ``None`` when the write schedules nothing.
+
+    *merge_partstats*: the client matched the Schedule-Tag but not the ETag
+    (a reply changed answers since it read), so the stored answers win
+    (RFC 6638 §3.2.10).
+    """
     if not (_has_attendees(old) or _has_attendees(new)):
         return None
-    if not (_owner_organizes(new, user) or _owner_organizes(old, user)):
+    if organizer_of(new if new is not None else old) is None and not (
+        _owner_organizes(new, user) or _owner_organizes(old, user)
+    ):
         return None
     subject = new if new is not None else old
     assert subject is not None
@@ -116,11 +131,24 @@ def plan_change(
         )
     try:
         plan = plan_organizer_change(
-            old, new, organizer=f"mailto:{user.email}", now=now, sequence_floor=sequence_floor
+            old,
+            new,
+            organizer=f"mailto:{user.email}",
+            now=now,
+            sequence_floor=sequence_floor,
+            merge_partstats=merge_partstats,
         )
     except NotOrganizer:
-        # Another organizer's event in this user's calendar: an attendee copy.
-        return None
+        # Another organizer's event in this user's calendar: the user's own
+        # copy as an attendee; a changed answer (or a delete) is a REPLY.
+        reply = plan_attendee_change(old, new, attendee=f"mailto:{user.email}", now=now)
+        return SchedulingPlan(
+            stored=reply.stored if new is not None else None,
+            messages=reply.messages,
+            uid=uid,
+            role="attendee",
+            organizer_name=user.name,
+        )
     return SchedulingPlan(
         stored=plan.stored,
         messages=plan.messages,
@@ -156,83 +184,121 @@ async def enqueue_plan(
     collection: CollectionRow,
     now: str,
     now_epoch: int,
+    clock_now: datetime | None = None,
 ) -> int:
-    """Queue the plan's messages inside the caller's transaction; returns the job count."""
+    """Deliver or queue the plan's messages inside the caller's transaction.
+
+    Returns the number of mail jobs queued (the caller wakes the workers).
+    """
+    moment = clock_now or datetime.fromtimestamp(now_epoch, timezone.utc)
     for note in plan.notes:
-        await itip_store.add_log(
-            conn,
-            owner_id=user.id,
-            uid=plan.uid,
-            direction="out",
-            method="-",
-            peer="-",
-            sequence=None,
-            state="skipped",
-            reason=note,
-            now=now,
-        )
+        await _log(conn, user, plan, "-", "-", None, "skipped", note, now)
     for skipped in plan.skipped:
-        await itip_store.add_log(
-            conn,
-            owner_id=user.id,
-            uid=plan.uid,
-            direction="out",
-            method="-",
-            peer=skipped.recipient,
-            sequence=plan.sequence,
-            state="skipped",
-            reason=skipped.reason,
-            now=now,
-        )
+        await _log(conn, user, plan, "-", skipped.recipient, plan.sequence, "skipped",
+                   skipped.reason, now)
+    jobs = 0
     for message in plan.messages:
-        attendee = normalize_address(message.recipient)
-        token = await _token_for(conn, user, plan.uid, attendee, message.method, now)
-        job_id = await job_store.enqueue(
-            conn,
-            kind=SEND_IMIP,
-            payload={
-                "owner_id": user.id,
-                "collection_id": collection.id,
-                "uid": plan.uid,
-                "method": str(message.method),
-                "recipient": attendee,
-                "sequence": message.sequence,
-                "recurrence_ids": list(message.recurrence_ids),
-                "includes_master": message.includes_master,
-                "reason": message.reason,
-                "changes": list(plan.changes),
-                "token": token,
-                "organizer_name": plan.organizer_name,
-                "organizer_address": user.email,
-                "calendar": message.to_ical().decode("utf-8"),
-            },
-            run_after=now_epoch,
-            now=now,
-            uid=plan.uid,
-        )
-        await itip_store.add_log(
-            conn,
-            owner_id=user.id,
-            uid=plan.uid,
-            direction="out",
-            method=str(message.method),
-            peer=attendee,
-            sequence=message.sequence,
-            state="queued",
-            reason=message.reason,
-            now=now,
-            job_id=job_id,
-        )
-        if message.method == Method.CANCEL and message.includes_master:
-            row = await itip_store.token_for(conn, user.id, plan.uid, attendee)
-            if row is not None and row.revoked_at is None:
-                await itip_store.set_token_revoked(conn, row.token, now)
+        recipient = normalize_address(message.recipient)
+        local = plan.local.get(recipient)
+        if local is not None:
+            if message.method == Method.REPLY:
+                outcome = await local_delivery.deliver_reply_to_organizer(
+                    conn, message, local, now=moment, stamp=now
+                )
+            else:
+                outcome = await local_delivery.deliver_to_attendee(
+                    conn, message, local, now=moment, stamp=now
+                )
+            state = "delivered" if outcome.delivered else "failed"
+            await _log(conn, user, plan, str(message.method), recipient, message.sequence, state,
+                       f"{message.reason}: {outcome.reason}" if outcome.delivered
+                       else f"local delivery refused: {outcome.reason}", now)
+            if not local.also_email:
+                continue
+        jobs += await _queue_mail(conn, plan, message, recipient, user, collection, now, now_epoch)
     if plan.sequence:
         await itip_store.raise_sequence_mark(conn, user.id, plan.uid, plan.sequence)
     if plan.messages:
         log.info(
-            "%s: queued %s",
+            "%s: %s",
             plan.uid,
             ", ".join(f"{m.method} to {normalize_address(m.recipient)}" for m in plan.messages),
         )
-    return len(plan.messages)
+    return jobs
+
+
+async def _log(
+    conn: Connection,
+    user: UserRow,
+    plan: SchedulingPlan,
+    method: str,
+    peer: str,
+    sequence: int | None,
+    state: str,
+    reason: str,
+    now: str,
+    job_id: int | None = None,
+) -> None:
+    await itip_store.add_log(
+        conn,
+        owner_id=user.id,
+        uid=plan.uid,
+        direction="out",
+        method=method,
+        peer=peer,
+        sequence=sequence,
+        state=state,
+        reason=reason,
+        now=now,
+        job_id=job_id,
+    )
+
+
+async def _queue_mail(
+    conn: Connection,
+    plan: SchedulingPlan,
+    message: ItipMessage,
+    recipient: str,
+    user: UserRow,
+    collection: CollectionRow,
+    now: str,
+    now_epoch: int,
+) -> int:
+    if message.method == Method.REPLY:
+        # An attendee's answer to an outside organizer: no token, From ours.
+        token = ""
+        organizer_name, organizer_address = None, recipient.removeprefix("mailto:")
+    else:
+        token = await _token_for(conn, user, plan.uid, recipient, message.method, now)
+        organizer_name, organizer_address = plan.organizer_name, user.email
+    job_id = await job_store.enqueue(
+        conn,
+        kind=SEND_IMIP,
+        payload={
+            "owner_id": user.id,
+            "collection_id": collection.id,
+            "uid": plan.uid,
+            "method": str(message.method),
+            "recipient": recipient,
+            "sender": message.sender,
+            "sequence": message.sequence,
+            "recurrence_ids": list(message.recurrence_ids),
+            "includes_master": message.includes_master,
+            "reason": message.reason,
+            "changes": list(plan.changes),
+            "token": token,
+            "organizer_name": organizer_name,
+            "organizer_address": organizer_address,
+            "calendar": message.to_ical().decode("utf-8"),
+        },
+        run_after=now_epoch,
+        now=now,
+        uid=plan.uid,
+    )
+    await _log(conn, user, plan, str(message.method), recipient, message.sequence, "queued",
+               message.reason, now, job_id)
+    if message.method == Method.CANCEL and message.includes_master:
+        row = await itip_store.token_for(conn, user.id, plan.uid, recipient)
+        if row is not None and row.revoked_at is None:
+            await itip_store.set_token_revoked(conn, row.token, now)
+    return 1

@@ -124,6 +124,20 @@ async def set_disabled(services: Services, name: str, disabled: bool = True) -> 
             raise UnknownUser(f"no user named {name}")
 
 
+async def set_also_email(services: Services, name: str, also_email: bool) -> None:
+    """Whether invitations delivered to this user's calendar are also mailed."""
+    async with services.db.transaction() as conn:
+        if not await user_store.set_also_email(conn, name, also_email):
+            raise UnknownUser(f"no user named {name}")
+
+
+async def local_user(services: Services, address: str) -> UserRow | None:
+    """The enabled user of this server a calendar address belongs to, if any."""
+    mailbox = address.strip().lower().removeprefix("mailto:")
+    user = await user_store.get_user_by_email(services.db.reader(), mailbox)
+    return user if user is not None and not user.disabled else None
+
+
 class Authenticator:
     """Checks Basic credentials, remembering successful argon2 verifications."""
 

@@ -17,9 +17,10 @@ class UserRow:
     password_hash: str
     disabled: bool
     created_at: str
+    also_email: bool = False
 
 
-_COLUMNS = "id, name, email, password_hash, disabled, created_at"
+_COLUMNS = "id, name, email, password_hash, disabled, created_at, also_email"
 
 
 def _row(row: sqlite3.Row) -> UserRow:
@@ -30,6 +31,7 @@ def _row(row: sqlite3.Row) -> UserRow:
         password_hash=row["password_hash"],
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
+        also_email=bool(row["also_email"]),
     )
 
 
@@ -80,4 +82,11 @@ async def set_password_hash(conn: Connection, name: str, password_hash: str) -> 
 
 async def set_disabled(conn: Connection, name: str, disabled: bool) -> bool:
     cur = await conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+    return cur.rowcount > 0
+
+
+async def set_also_email(conn: Connection, name: str, also_email: bool) -> bool:
+    cur = await conn.execute(
+        "UPDATE users SET also_email = ? WHERE name = ?", (int(also_email), name)
+    )
     return cur.rowcount > 0

@@ -24,4 +24,5 @@ def preconditions(ctx: DavContext) -> Preconditions:
     return Preconditions(
         if_match=parse_etag_list(headers.get("If-Match")),
         if_none_match=parse_etag_list(headers.get("If-None-Match")),
+        if_schedule_tag_match=headers.get("If-Schedule-Tag-Match"),
     )

@@ -75,7 +75,10 @@ async def put(ctx: DavContext) -> web.StreamResponse:
         raise NoUidConflict(
             str(exc), href=ctx.hrefs.object(ctx.user.name, collection.row.path, exc.name)
         ) from exc
-    return web.Response(status=201 if outcome.created else 204, headers={"ETag": outcome.etag})
+    headers = {"ETag": outcome.etag}
+    if outcome.schedule_tag:
+        headers["Schedule-Tag"] = outcome.schedule_tag
+    return web.Response(status=201 if outcome.created else 204, headers=headers)
 
 
 async def delete(ctx: DavContext) -> web.StreamResponse:
