@@ -62,6 +62,7 @@ class InboundSettings:
     lmtp_host: str = ""
     lmtp_port: int = 0
     lmtp_socket: str = ""
+    trusted_authserv_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

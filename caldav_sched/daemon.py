@@ -1,36 +1,75 @@
-"""Running the server as a daemon: the HTTP listener and its lifecycle."""
+"""Running the server as a daemon: the HTTP listener and its lifecycle.
+
+Start: open the database and apply migrations, start the job workers and the
+LMTP listener (the app's cleanup context), then listen.
+
+Stop, on SIGTERM or SIGINT: close the listening socket (no new connections),
+let requests in flight finish (up to ``server.shutdown_timeout`` seconds; a
+request still running then is cancelled, and its write transaction, if any,
+rolls back whole), then stop the LMTP listener, let each worker finish the
+job in hand and give back what is still claimed, and close the database.
+Every write is one SQLite transaction, so nothing is ever half-applied.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from aiohttp import web
 
 from caldav_sched.config import Settings
 from caldav_sched.dav.app import make_app
+from caldav_sched.errors import CaldavSchedError
 
 log = logging.getLogger("caldav_sched")
 
 
+class CannotListen(CaldavSchedError):
+    """The HTTP listener could not bind its address."""
+
+
+async def run(settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if stop.is_set():
+            log.info("%s received again: already stopping", signum.name)
+            return
+        log.info(
+            "%s received: stopping (no new connections; finishing requests in flight, up to %.0f s)",
+            signum.name, settings.server.shutdown_timeout,
+        )
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    runner = web.AppRunner(
+        make_app(settings), access_log=None, shutdown_timeout=settings.server.shutdown_timeout
+    )
+    await runner.setup()
+    try:
+        host, port = settings.server.host, settings.server.port
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        log.info(
+            "serving CalDAV on http://%s:%d%s/ (database %s)",
+            host, port, settings.server.base_path, settings.storage.path,
+        )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped cleanly")
+
+
 def serve(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; aiohttp finishes requests in flight first."""
-    app = make_app(settings)
-    base = settings.server.base_path or ""
-    log.info(
-        "serving CalDAV on http://%s:%d%s/ (database %s)",
-        settings.server.host,
-        settings.server.port,
-        base,
-        settings.storage.path,
-    )
-    web.run_app(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=30.0,
-        loop=asyncio.new_event_loop(),
-    )
+    """Run until SIGTERM or SIGINT; 0 after a clean stop."""
+    asyncio.run(run(settings))
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 from caldav_sched import __version__
 from caldav_sched.config import Settings, load_settings
 from caldav_sched.errors import CaldavSchedError
+from caldav_sched.logging_setup import configure_logging
 from caldav_sched.services import Services
 from caldav_sched.services import events as event_service
 from caldav_sched.services import inbound as inbound_service
@@ -468,9 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args.config)
+        configure_logging(settings.log)
         if getattr(args, "sync", False):
             return int(args.func(settings, args))
         return int(asyncio.run(args.func(settings, args)))

@@ -3,6 +3,13 @@
 Every path under ``server.base_path`` goes to one dispatcher, which
 authenticates the request, builds a ``DavContext`` and calls the handler for
 the method.  The database opens and closes in the app's cleanup context.
+
+Middlewares, outermost first: the proxy's (who the client is), the request
+log and metrics, the error renderer.  ``/healthz`` and ``/metrics`` are served
+at the root and, with a base path, under it too.
+
+Authentication: a trusted proxy's user header (``server.proxy_user_header``)
+when the proxy sent one, else HTTP Basic against the stored argon2 hashes.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from aiohttp import web
 
 from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
-from caldav_sched.dav.errors import MethodNotAllowed, NotFound, Unauthorized
+from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from caldav_sched.dav.handlers import objects, properties, reports
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware
+from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
+from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_middleware
 from caldav_sched.dav.resources import Hrefs
 from caldav_sched.mail.outbound import mailer_for
 from caldav_sched.queue.worker import WorkerPool
@@ -30,6 +39,7 @@ from caldav_sched.mail.inbound import LmtpListener
 from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
+from caldav_sched.store import users as user_store
 from caldav_sched.store.users import UserRow
 
 log = logging.getLogger("caldav_sched.dav")
@@ -69,6 +79,14 @@ def _credentials(request: web.Request) -> tuple[str, str] | None:
 
 
 async def authenticate(request: web.Request) -> UserRow:
+    proxy_user = request.get(PROXY_USER)
+    if proxy_user is not None:
+        # The proxy authenticated the client; it only names the account.
+        user = await user_store.get_user(request.app[SERVICES].db.reader(), proxy_user)
+        if user is None or user.disabled:
+            log.warning("the proxy's user %r is unknown or disabled", proxy_user)
+            raise Forbidden(f"the proxy's user {proxy_user!r} is unknown or disabled")
+        return user
     credentials = _credentials(request)
     if credentials is None:
         raise Unauthorized("authentication required")
@@ -107,6 +125,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         raise MethodNotAllowed(f"{request.method} is not supported", allow=tuple(ALLOW.split(", ")))
     path = relative_path(request)
     user = await authenticate(request)
+    request[USER] = user.name
     ctx = DavContext(
         request=request,
         services=request.app[SERVICES],
@@ -145,8 +164,13 @@ def make_app(
     It opens its own database unless *services* is given; *clock* replaces
     the system clock (tests of dated scenarios).
     """
+    metrics = RequestMetrics()
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[
+            proxy_middleware(ProxyTrust(settings.server)),
+            observe_middleware(metrics, log_requests=settings.log.requests),
+            error_middleware,
+        ],
         client_max_size=settings.limits.max_request_body,
     )
     app[REALM] = settings.server.realm
@@ -184,8 +208,12 @@ def make_app(
 
     app.cleanup_ctx.append(lifecycle)
     base = settings.server.base_path
-    app.router.add_route("*", "/.well-known/caldav", well_known)
-    if base:
-        app.router.add_route("*", base + "/.well-known/caldav", well_known)
+    monitoring = Monitoring(
+        lambda: app[SERVICES], metrics, AddressSet(settings.server.monitoring_clients)
+    )
+    for prefix in ("", base) if base else ("",):
+        app.router.add_route("*", prefix + "/.well-known/caldav", well_known)
+        app.router.add_get(prefix + "/healthz", monitoring.healthz)
+        app.router.add_get(prefix + "/metrics", monitoring.metrics_text)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

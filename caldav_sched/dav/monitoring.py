@@ -155,9 +155,11 @@ def observe_middleware(
             seconds = time.monotonic() - started
             metrics.record(request.method, status, seconds)
             if log_requests:
-                size = response.body_length if response is not None and response.prepared else None
-                if size is None and isinstance(response, web.Response) and response.body is not None:
-                    size = len(response.body)  # type: ignore[arg-type]
+                size: int | None = None
+                if response is not None and response.prepared:
+                    size = response.body_length
+                elif isinstance(response, web.Response) and isinstance(response.body, bytes):
+                    size = len(response.body)
                 fields = {
                     "client": request.remote,
                     "user": request.get(USER),

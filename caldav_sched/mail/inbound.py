@@ -20,6 +20,7 @@ from aiosmtpd.lmtp import LMTP
 from caldav_sched.errors import CaldavSchedError
 from caldav_sched.services import Services
 from caldav_sched.services import inbound as inbound_service
+from caldav_sched.services import users as user_service
 
 log = logging.getLogger("caldav_sched.lmtp")
 
@@ -44,7 +45,9 @@ class InboundHandler:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         if not accepts(address, self.services.settings.mail.from_address):
-            return "550 5.1.1 This address does not take calendar replies"
+            # A local user's own address takes invitations from outside.
+            if await user_service.local_user(self.services, address) is None:
+                return "550 5.1.1 This address does not take calendar mail"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

@@ -22,9 +22,13 @@ from dataclasses import dataclass
 
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
 from caldav_sched.domain.imip.inbound import Bounce, NotMail, read_mail, token_candidates
+from caldav_sched.domain.imip.vouching import sender_vouched
 from caldav_sched.domain.scheduling import (
+    ItipMessage,
     Method,
     ScheduleStatus,
+    normalize_address,
+    organizer_of,
     ReplyApplied,
     ReplyRefused,
     answer_refresh,
@@ -33,7 +37,8 @@ from caldav_sched.domain.scheduling import (
     uid_of,
 )
 from caldav_sched.domain.timespan import object_span
-from caldav_sched.services import Services, scheduling
+from caldav_sched.services import Services, local_delivery, scheduling
+from caldav_sched.services import users as user_service
 from caldav_sched.services.delivery import job_of_message_id, record_schedule_status
 from caldav_sched.services.errors import InvalidInput, NotFound
 from caldav_sched.store import collections as collection_store
@@ -45,6 +50,7 @@ from caldav_sched.store import users as user_store
 from caldav_sched.store.db import Connection
 from caldav_sched.store.inbound import InboundRow
 from caldav_sched.store.jobs import JobRow
+from caldav_sched.store.users import UserRow
 from caldav_sched.store.itip import TokenRow
 
 log = logging.getLogger("caldav_sched.inbound")
@@ -164,6 +170,9 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         return await _record_bounce(services, mail.bounce)
     token, why = await _token(reader, tokens)
     if token is None:
+        invitee = await _local_recipient(services, mail, row)
+        if invitee is not None:
+            return await _accept_invitation(services, mail, invitee)
         return await _refuse(services, None, None, why)
     attendee = token.attendee
     if token.revoked_at is not None:
@@ -186,6 +195,77 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         reason = "; ".join(v.reason for v in verdicts)
         return Verdict(chosen.state, reason, chosen.method, chosen.uid, chosen.attendee)
     return chosen
+
+
+async def _local_recipient(services: Services, mail: object, row: InboundRow) -> UserRow | None:
+    """The local user an outside organizer's mail is addressed to, if any."""
+    recipients = mail.recipients  # type: ignore[attr-defined]
+    for address in (*row.envelope_to, *recipients.delivered_to, *recipients.x_original_to,
+                    *recipients.to, *recipients.cc):
+        user = await user_service.local_user(services, address)
+        if user is not None:
+            return user
+    return None
+
+
+async def _accept_invitation(services: Services, mail: object, user: UserRow) -> Verdict:
+    """An iMIP REQUEST or CANCEL from an outside organizer to a local user.
+
+    Taken only when the mail system vouches for the sender and the sender is
+    the ORGANIZER (design.md, "Inbound mail and trust"); otherwise kept as
+    refused.  Taken, it lands in the user's inbox and calendar like a local
+    organizer's message.
+    """
+    address = f"mailto:{user.email}"
+    parts = [p for p in mail.parts if p.method in ("REQUEST", "CANCEL")]  # type: ignore[attr-defined]
+    if not parts:
+        methods = ", ".join(p.method or "none" for p in mail.parts) or "no calendar data"  # type: ignore[attr-defined]
+        return Verdict("refused", f"mail to {user.email} without an invitation ({methods})",
+                       attendee=address)
+    part = parts[0]
+    uid = uid_of(part.calendar)
+    organizer = organizer_of(part.calendar)
+    sender = mail.from_address  # type: ignore[attr-defined]
+    vouching = sender_vouched(
+        mail.authentication_results,  # type: ignore[attr-defined]
+        trusted_hosts=services.settings.inbound.trusted_authserv_ids,
+        sender=sender,
+    )
+    if not vouching.vouched:
+        return Verdict("refused", f"{part.method} not taken: {vouching.reason}", part.method,
+                       uid, address)
+    if organizer is None or normalize_address(organizer) != normalize_address(sender or ""):
+        return Verdict("refused",
+                       f"{part.method} not taken: the sender {sender} is not the ORGANIZER "
+                       f"{(organizer or 'none').removeprefix('mailto:')}", part.method, uid, address)
+    message = ItipMessage(
+        method=Method(part.method),
+        recipient=address,
+        sender=organizer,
+        uid=uid or "",
+        sequence=max((int(c.get("SEQUENCE", 0)) for c in part.calendar.walk("VEVENT")), default=0),
+        reason=f"{part.method} from {organizer.removeprefix('mailto:')} by mail",
+        calendar=part.calendar,
+    )
+    async with services.db.transaction() as conn:
+        outcome = await local_delivery.deliver_to_attendee(
+            conn, message, user, now=services.clock.now(), stamp=services.timestamp()
+        )
+        await itip_store.add_log(
+            conn,
+            owner_id=user.id,
+            uid=message.uid,
+            direction="in",
+            method=part.method,
+            peer=organizer,
+            sequence=message.sequence,
+            state="applied" if outcome.delivered else "refused",
+            reason=f"{vouching.reason}; {outcome.reason}",
+            now=services.timestamp(),
+        )
+    state = "applied" if outcome.delivered else "refused"
+    return Verdict(state, f"{message.reason}: {outcome.reason} ({vouching.reason})",
+                   part.method, message.uid, address)
 
 
 async def _record_bounce(services: Services, bounce: Bounce) -> Verdict:
