@@ -24,7 +24,7 @@ from aiohttp import web
 from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
-from caldav_sched.dav.handlers import objects, properties, reports
+from caldav_sched.dav.handlers import objects, outbox, properties, reports
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware
 from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
@@ -47,7 +47,7 @@ log = logging.getLogger("caldav_sched.dav")
 
 DAV_CLASSES = "1, 3, access-control, calendar-access, calendar-auto-schedule, extended-mkcol"
 ALLOW = (
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL"
+    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL"
 )
 
 Handler = Callable[[DavContext], Awaitable[web.StreamResponse]]
@@ -62,6 +62,7 @@ HANDLERS: dict[str, Handler] = {
     "MKCALENDAR": properties.mkcalendar,
     "MKCOL": properties.mkcalendar,
     "REPORT": reports.report,
+    "POST": outbox.post,
 }
 
 

@@ -181,3 +181,15 @@ def to_string(el: Element) -> str:
 
 def from_string(text: str) -> Element:
     return etree.fromstring(text.encode("utf-8"), parser=_PARSER)
+
+
+def schedule_response(answers: Sequence[tuple[str, str, bytes | None]]) -> bytes:
+    """RFC 6638 §5.2 CALDAV:schedule-response, one response per recipient."""
+    root = etree.Element(caldav("schedule-response"), nsmap=NSMAP)
+    for recipient, request_status, calendar in answers:
+        response = etree.SubElement(root, caldav("response"))
+        etree.SubElement(etree.SubElement(response, caldav("recipient")), dav("href")).text = recipient
+        etree.SubElement(response, caldav("request-status")).text = request_status
+        if calendar is not None:
+            etree.SubElement(response, caldav("calendar-data")).text = calendar.decode("utf-8")
+    return serialise(root)

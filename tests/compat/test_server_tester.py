@@ -153,19 +153,18 @@ EXPECTED: dict[str, str] = {
     "sync-token.invalid-token": "full",
     "sync-token.limit": "full",
     "sync-token.limit.initial-sync": "full",
-    # RFC 6638 scheduling: the principal properties and mailboxes are served;
-    # implicit scheduling is a later issue.
+    # RFC 6638 scheduling: principal properties, mailboxes, implicit
+    # scheduling between local users and Schedule-Tag.
     "scheduling": "full",
     "scheduling.calendar-user-address-set": "full",
     "scheduling.calendar-user-address-set.populated": "full",
     "scheduling.mailbox": "full",
-    "scheduling.mailbox.inbox-delivery": "unsupported",
-    "scheduling.auto-schedule": "unsupported",
-    "scheduling.schedule-tag": "unsupported",
-    "scheduling.schedule-tag.stable-partstat": "unsupported",
-    # The outbox POST is answered 405, whose plain-text body the client
-    # library fails to parse.
-    "scheduling.freebusy-query": "broken",
+    "scheduling.mailbox.inbox-delivery": "full",
+    "scheduling.auto-schedule": "full",
+    "scheduling.schedule-tag": "full",
+    "scheduling.schedule-tag.stable-partstat": "full",
+    # Free-busy lookups through the outbox POST (RFC 6638 section 5).
+    "scheduling.freebusy-query": "full",
 }
 
 

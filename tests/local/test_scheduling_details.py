@@ -239,3 +239,28 @@ async def test_an_outside_invitation_lands_and_the_answer_is_mailed_back(site):
     while "STATUS:CANCELLED" not in (await b.copy_of("outside-1"))[2]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+async def test_free_busy_through_the_outbox(site):
+    server, _, _ = site
+    a, b = Client(server, "A"), Client(server, "B")
+    busy = event(organizer="b@example.com", uid="b-busy").replace(
+        "ATTENDEE;PARTSTAT=ACCEPTED;RSVP=TRUE:mailto:b@example.com\r\n", "")
+    assert (await b("PUT", "/home/B/calendar/event/busy.ics", busy))[0] == 201
+    request = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nMETHOD:REQUEST\r\n"
+        "BEGIN:VFREEBUSY\r\nUID:fb-1\r\nDTSTAMP:20180710T130000Z\r\n"
+        "DTSTART:20180710T000000Z\r\nDTEND:20180711T000000Z\r\n"
+        "ORGANIZER:mailto:a@example.com\r\nATTENDEE:mailto:b@example.com\r\n"
+        "ATTENDEE:mailto:nobody@elsewhere.example\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+    )
+    status, _, body = await a("POST", "/home/A/calendar/outbox/", request)
+    assert status == 200
+    b_part, nobody_part = body.split("<C:response>")[1:]
+    assert "2.0;Success" in b_part and "FREEBUSY;FBTYPE=BUSY:20180710T180000Z/20180710T200000Z" in b_part
+    assert "METHOD:REPLY" in b_part
+    assert "3.7;Invalid calendar user" in nobody_part
+    status, _, _ = await a("POST", "/home/A/calendar/outbox/",
+                           request.replace("ORGANIZER:mailto:a@", "ORGANIZER:mailto:c@"))
+    assert status == 403
+    assert (await b("POST", "/home/A/calendar/outbox/", request))[0] == 403
