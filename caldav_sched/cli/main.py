@@ -121,6 +121,7 @@ async def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
             "email": u.email,
             "disabled": u.disabled,
             "has_password": bool(u.password_hash),
+            "also_email": u.also_email,
             "created": u.created_at,
         }
         for u in users
@@ -141,6 +142,13 @@ async def cmd_user_passwd(settings: Settings, args: argparse.Namespace) -> int:
     async with open_services(settings) as services:
         await user_service.set_password(services, args.name, password)
     print(f"password of {args.name} changed")
+    return 0
+
+
+async def cmd_user_set(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        await user_service.set_also_email(services, args.name, args.also_email == "on")
+    print(f"{args.name}: invitations also by mail {args.also_email}")
     return 0
 
 
@@ -419,6 +427,15 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("name")
     disable.add_argument("--enable", action="store_true", help="enable the user again")
     disable.set_defaults(func=cmd_user_disable)
+    setting = user.add_parser("set", parents=[common], help="change a user's settings")
+    setting.add_argument("name")
+    setting.add_argument(
+        "--also-email",
+        choices=("on", "off"),
+        required=True,
+        help="also mail invitations that are delivered to the user's calendar here",
+    )
+    setting.set_defaults(func=cmd_user_set)
 
     queue = commands.add_parser("queue", help="inspect and steer the mail queue").add_subparsers(
         dest="queue_command", metavar="ACTION", required=True

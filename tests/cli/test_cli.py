@@ -50,6 +50,12 @@ def test_user_lifecycle(capsys, monkeypatch, config):
     )
     assert code == 0
 
+    code, out, _ = run(capsys, monkeypatch, "user", "set", "alice", "--also-email", "on",
+                       "--config", config)
+    assert code == 0 and "also by mail on" in out
+    code, out, _ = run(capsys, monkeypatch, "user", "list", "--json", "--config", config)
+    assert json.loads(out)[0]["also_email"] is True
+
 
 @pytest.mark.parametrize(
     "args, message",

@@ -264,3 +264,31 @@ async def test_free_busy_through_the_outbox(site):
                            request.replace("ORGANIZER:mailto:a@", "ORGANIZER:mailto:c@"))
     assert status == 403
     assert (await b("POST", "/home/A/calendar/outbox/", request))[0] == 403
+
+
+async def test_attendee_copies_keep_what_is_theirs(site):
+    """Anchors 6.9 #56-58: alarms and answers survive updates; a cancel marks the copy."""
+    server, _, _ = site
+    a, b = Client(server, "A"), Client(server, "B")
+    await a("PUT", A_EVENT, event("b@example.com"))
+    href, headers, copy = await b.copy_of("meeting")
+    mine = copy.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED").replace(
+        "END:VEVENT",
+        "TRANSP:TRANSPARENT\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:soon\r\n"
+        "TRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT",
+    )
+    assert (await b("PUT", href, mine, If_Match=headers["ETag"]))[0] == 204
+    _, a_headers, organizer_copy = await a("GET", A_EVENT)
+    assert "VALARM" not in organizer_copy, "an attendee's alarm is theirs alone"
+
+    # A adds a description (no reschedule): B keeps his answer, alarm and TRANSP.
+    updated = organizer_copy.replace("SUMMARY:Planning", "SUMMARY:Planning\r\nDESCRIPTION:agenda")
+    assert (await a("PUT", A_EVENT, updated, If_Match=a_headers["ETag"]))[0] == 204
+    _, _, copy = await b.copy_of("meeting")
+    assert "agenda" in copy and "TRIGGER:-PT15M" in copy and "TRANSP:TRANSPARENT" in copy
+    assert partstat(copy, "b@example.com") == "ACCEPTED"
+
+    # A deletes the event: B's copy stays, marked cancelled.
+    assert (await a("DELETE", A_EVENT))[0] == 204
+    _, _, copy = await b.copy_of("meeting")
+    assert "STATUS:CANCELLED" in copy
