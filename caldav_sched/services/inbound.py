@@ -20,8 +20,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import icalendar
+
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
-from caldav_sched.domain.imip.inbound import Bounce, NotMail, read_mail, token_candidates
+from caldav_sched.domain.imip.inbound import (
+    Bounce,
+    CalendarPart,
+    InboundMail,
+    NotMail,
+    read_mail,
+    token_candidates,
+)
 from caldav_sched.domain.imip.vouching import sender_vouched
 from caldav_sched.domain.scheduling import (
     ItipMessage,
@@ -197,9 +206,11 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
     return chosen
 
 
-async def _local_recipient(services: Services, mail: object, row: InboundRow) -> UserRow | None:
+async def _local_recipient(
+    services: Services, mail: InboundMail, row: InboundRow
+) -> UserRow | None:
     """The local user an outside organizer's mail is addressed to, if any."""
-    recipients = mail.recipients  # type: ignore[attr-defined]
+    recipients = mail.recipients
     for address in (*row.envelope_to, *recipients.delivered_to, *recipients.x_original_to,
                     *recipients.to, *recipients.cc):
         user = await user_service.local_user(services, address)
@@ -208,7 +219,7 @@ async def _local_recipient(services: Services, mail: object, row: InboundRow) ->
     return None
 
 
-async def _accept_invitation(services: Services, mail: object, user: UserRow) -> Verdict:
+async def _accept_invitation(services: Services, mail: InboundMail, user: UserRow) -> Verdict:
     """An iMIP REQUEST or CANCEL from an outside organizer to a local user.
 
     Taken only when the mail system vouches for the sender and the sender is
@@ -217,17 +228,17 @@ async def _accept_invitation(services: Services, mail: object, user: UserRow) ->
     organizer's message.
     """
     address = f"mailto:{user.email}"
-    parts = [p for p in mail.parts if p.method in ("REQUEST", "CANCEL")]  # type: ignore[attr-defined]
+    parts = [p for p in mail.parts if p.method in ("REQUEST", "CANCEL")]
     if not parts:
-        methods = ", ".join(p.method or "none" for p in mail.parts) or "no calendar data"  # type: ignore[attr-defined]
+        methods = ", ".join(p.method or "none" for p in mail.parts) or "no calendar data"
         return Verdict("refused", f"mail to {user.email} without an invitation ({methods})",
                        attendee=address)
     part = parts[0]
     uid = uid_of(part.calendar)
     organizer = organizer_of(part.calendar)
-    sender = mail.from_address  # type: ignore[attr-defined]
+    sender = mail.from_address
     vouching = sender_vouched(
-        mail.authentication_results,  # type: ignore[attr-defined]
+        mail.authentication_results,
         trusted_hosts=services.settings.inbound.trusted_authserv_ids,
         sender=sender,
     )
@@ -337,9 +348,9 @@ async def _refuse(
     )
 
 
-async def _apply_part(services: Services, token: TokenRow, part: object) -> Verdict:
-    calendar = part.calendar  # type: ignore[attr-defined]
-    method = str(part.method)  # type: ignore[attr-defined]
+async def _apply_part(services: Services, token: TokenRow, part: CalendarPart) -> Verdict:
+    calendar = part.calendar
+    method = part.method
     uid = uid_of(calendar)
     if uid != token.uid:
         return await _refuse(
@@ -354,7 +365,9 @@ async def _apply_part(services: Services, token: TokenRow, part: object) -> Verd
     return await _refuse(services, token, method, f"{method} is not taken from attendees by mail")
 
 
-async def _apply_reply(services: Services, token: TokenRow, calendar: object) -> Verdict:
+async def _apply_reply(
+    services: Services, token: TokenRow, calendar: icalendar.Calendar
+) -> Verdict:
     reader = services.db.reader()
     for _ in range(ATTEMPTS):
         current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
@@ -413,7 +426,9 @@ async def _apply_reply(services: Services, token: TokenRow, calendar: object) ->
     return await _refuse(services, token, "REPLY", "the event kept changing; the reply was not applied")
 
 
-async def _answer_refresh(services: Services, token: TokenRow, calendar: object) -> Verdict:
+async def _answer_refresh(
+    services: Services, token: TokenRow, calendar: icalendar.Calendar
+) -> Verdict:
     reader = services.db.reader()
     current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
     stored = parse_calendar(current.data) if current and current.data else None
@@ -447,7 +462,9 @@ async def _answer_refresh(services: Services, token: TokenRow, calendar: object)
                    f"{token.attendee}", "REFRESH", token.uid, token.attendee)
 
 
-async def _record_counter(services: Services, token: TokenRow, calendar: object) -> Verdict:
+async def _record_counter(
+    services: Services, token: TokenRow, calendar: icalendar.Calendar
+) -> Verdict:
     reader = services.db.reader()
     current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
     stored = parse_calendar(current.data) if current and current.data else None

@@ -91,8 +91,9 @@ def _owner_organizes(cal: icalendar.Calendar | None, user: UserRow) -> bool:
 
 
 def _organizer_name(cal: icalendar.Calendar | None, user: UserRow) -> str:
-    for comp in (cal.subcomponents if cal is not None else []):
-        organizer = comp.get("ORGANIZER") if hasattr(comp, "get") else None
+    """The organizer's display name for mail: ORGANIZER's CN, else the user name."""
+    for comp in cal.subcomponents if cal is not None else []:
+        organizer = comp.get("ORGANIZER")
         if organizer is not None and organizer.params.get("CN"):
             return str(organizer.params["CN"])
     return user.name

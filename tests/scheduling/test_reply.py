@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caldav_sched.domain.scheduling import (
+    RefusalCode,
     ReplyApplied,
     ReplyRefused,
     apply_reply,
@@ -116,6 +117,15 @@ def test_alias_is_recorded():
     assert line_params(result.stored, B)["X-CALDAV-SCHED-REPLY-FROM"] == "mailto:bob@home.example"
     assert "mailto:bob@home.example" not in partstats(result.stored)
     assert any("taken as" in n for n in result.notes)
+
+
+def test_strict_policy_refuses_an_alias():
+    """The mail path: a REPLY must name the attendee its token was issued to."""
+    result = apply_reply(stored(), reply(att("mailto:Bob@Home.example", "ACCEPTED")), attendee=B,
+                         now=NOW, accept_alias=False)
+    assert isinstance(result, ReplyRefused)
+    assert result.code == RefusalCode.NOT_TOKEN_ATTENDEE
+    assert "mailto:bob@home.example" in result.reason and B in result.reason
 
 
 def test_extra_attendees_are_ignored_and_noted():
