@@ -59,16 +59,22 @@ class Database:
 
     async def open(self) -> None:
         if self.path != ":memory:":
-            parent = Path(self.path).parent
+            file = Path(self.path)
+            if file.is_dir():
+                raise DatabaseUnavailable(f"cannot open database {file}: it is a directory")
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DatabaseUnavailable(f"cannot create {parent}: {exc.strerror}") from exc
-        self._writer = await _connect(self.path, read_only=False, cache_kib=self._cache_kib)
-        for _ in range(self._reader_count):
-            self._readers.append(
-                await _connect(self.path, read_only=True, cache_kib=self._cache_kib)
-            )
+                raise DatabaseUnavailable(f"cannot create {file.parent}: {exc.strerror}") from exc
+        try:
+            self._writer = await _connect(self.path, read_only=False, cache_kib=self._cache_kib)
+            for _ in range(self._reader_count):
+                self._readers.append(
+                    await _connect(self.path, read_only=True, cache_kib=self._cache_kib)
+                )
+        except DatabaseUnavailable:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         async with self._write_lock:
