@@ -59,6 +59,7 @@ from caldav_sched.store import users as user_store
 from caldav_sched.store.db import Connection
 from caldav_sched.store.inbound import InboundRow
 from caldav_sched.store.jobs import JobRow
+from caldav_sched.store.objects import ObjectRow
 from caldav_sched.store.users import UserRow
 from caldav_sched.store.itip import TokenRow
 
@@ -365,15 +366,21 @@ async def _apply_part(services: Services, token: TokenRow, part: CalendarPart) -
     return await _refuse(services, token, method, f"{method} is not taken from attendees by mail")
 
 
+async def _organizer_copy(
+    services: Services, token: TokenRow
+) -> tuple[ObjectRow | None, icalendar.Calendar | None]:
+    """The organizer's stored copy of the token's event, as stored and parsed."""
+    row = await object_store.find_owned_object(services.db.reader(), token.owner_id, token.uid)
+    if row is None or row.data is None:
+        return None, None
+    return row, parse_calendar(row.data)
+
+
 async def _apply_reply(
     services: Services, token: TokenRow, calendar: icalendar.Calendar
 ) -> Verdict:
-    reader = services.db.reader()
     for _ in range(ATTEMPTS):
-        current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
-        stored = None
-        if current is not None and current.data is not None:
-            stored = parse_calendar(current.data)
+        current, stored = await _organizer_copy(services, token)
         result = apply_reply(
             stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
         )
@@ -429,15 +436,14 @@ async def _apply_reply(
 async def _answer_refresh(
     services: Services, token: TokenRow, calendar: icalendar.Calendar
 ) -> Verdict:
-    reader = services.db.reader()
-    current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
-    stored = parse_calendar(current.data) if current and current.data else None
+    current, stored = await _organizer_copy(services, token)
     result = answer_refresh(
         stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
     )
     if isinstance(result, ReplyRefused):
         return await _refuse(services, token, "REFRESH", f"{result.code}: {result.reason}")
     assert current is not None
+    reader = services.db.reader()
     owner = await user_store.get_user_by_id(reader, token.owner_id)
     collection_row = await collection_store.get_collection_by_id(reader, current.collection_id)
     if owner is None or collection_row is None:
@@ -465,9 +471,7 @@ async def _answer_refresh(
 async def _record_counter(
     services: Services, token: TokenRow, calendar: icalendar.Calendar
 ) -> Verdict:
-    reader = services.db.reader()
-    current = await object_store.find_owned_object(reader, token.owner_id, token.uid)
-    stored = parse_calendar(current.data) if current and current.data else None
+    _, stored = await _organizer_copy(services, token)
     result = record_counter(
         stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
     )
