@@ -48,14 +48,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await db.close()
 
 
-def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+def _print_table(rows: list[dict[str, Any]], columns: Sequence[str], indent: str = "") -> None:
+    """Plain aligned columns under an upper-case header; ``(none)`` when empty."""
     if not rows:
-        print("(none)")
+        print(indent + "(none)")
         return
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    print(indent + "  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for row in rows:
-        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+        print(indent + "  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -94,6 +95,17 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         print("applied: " + ", ".join(applied))
     else:
         print("the database is up to date")
+    return 0
+
+
+async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from caldav_sched.store.backup import backup
+
+    pages = await backup(settings.storage.path, args.destination)
+    if args.json:
+        print(json.dumps({"destination": args.destination, "pages": pages}))
+    else:
+        print(f"copied {settings.storage.path} to {args.destination} ({pages} pages)")
     return 0
 
 
@@ -370,12 +382,14 @@ async def cmd_event_show(settings: Settings, args: argparse.Namespace) -> int:
             for a in facts.attendees
         ]
         print("  attendees:")
-        _print_table(attendees, ("attendee", "instance", "partstat", "schedule_status", "name"))
+        _print_table(
+            attendees, ("attendee", "instance", "partstat", "schedule_status", "name"), indent="    "
+        )
         print()
     print("iTIP history:")
     for row in history:
         row["peer"] = row["peer"] or "-"
-        row["sequence"] = "" if row["sequence"] is None else row["sequence"]
+        row["sequence"] = "-" if row["sequence"] is None else row["sequence"]
     _print_table(history, ("time", "direction", "method", "peer", "sequence", "state", "reason"))
     return 0
 
@@ -404,6 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = commands.add_parser("migrate", parents=[common, listing], help="apply pending migrations")
     mig.set_defaults(func=cmd_migrate)
+
+    bkp = commands.add_parser(
+        "backup", parents=[common, listing],
+        help="write a consistent copy of the database (safe while serve runs)",
+    )
+    bkp.add_argument("destination", metavar="FILE", help="a new file for the copy")
+    bkp.set_defaults(func=cmd_backup)
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
         dest="user_command", metavar="ACTION", required=True

@@ -1,0 +1,38 @@
+"""The deployment keys: a wrong value names the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from caldav_sched.config import settings_from_dict
+from caldav_sched.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"server": {"proxy_user_header": "X-Remote-User"}}, "[server] proxy_user_header: set trusted_proxies"),
+        ({"server": {"trusted_proxies": ["127.0.0.1"], "proxy_user_header": "X Remote"}},
+         "[server] proxy_user_header: not a header name"),
+        ({"server": {"monitoring_clients": ["localhost"]}}, "[server] monitoring_clients"),
+        ({"server": {"shutdown_timeout": -1}}, "[server] shutdown_timeout: must not be negative"),
+        ({"log": {"format": "xml"}}, "[log] format: must be one of text, json"),
+        ({"log": {"level": "loud"}}, "[log] level: must be one of"),
+        ({"log": {"requests": "yes"}}, "[log] requests: expected true or false"),
+    ],
+)
+def test_a_wrong_deployment_value_names_the_key(data, message):
+    with pytest.raises(ConfigError) as error:
+        settings_from_dict(data)
+    assert message in str(error.value)
+
+
+def test_the_deployment_keys_parse():
+    settings = settings_from_dict({
+        "server": {"trusted_proxies": ["10.0.0.0/8"], "proxy_user_header": "X-Remote-User",
+                   "monitoring_clients": ["192.0.2.0/24"], "shutdown_timeout": 5},
+        "log": {"level": "warning", "format": "json", "requests": False},
+    })
+    assert settings.server.proxy_user_header == "X-Remote-User"
+    assert settings.server.shutdown_timeout == 5.0
+    assert settings.log.format == "json" and not settings.log.requests
