@@ -15,6 +15,7 @@ calendar-query, sync-collection) are sent one at a time, as a client does.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import random
 import time
@@ -114,6 +115,10 @@ def memory_kib(pid: int | None) -> tuple[int | None, int | None]:
     except OSError:
         pass
     return rss, hwm
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -245,7 +250,7 @@ class Client:
         connector = aiohttp.TCPConnector(limit=max(concurrency, 1) + 2, force_close=False)
         self.session = aiohttp.ClientSession(
             connector=connector,
-            auth=aiohttp.BasicAuth(target.user, target.password),
+            headers={"Authorization": basic_auth(target.user, target.password)},
             timeout=aiohttp.ClientTimeout(total=300),
         )
 

@@ -153,6 +153,31 @@ def component_type(flt: CompFilter) -> str | None:
     return None
 
 
+def plain_event_range(flt: CompFilter) -> TimeRange | None:
+    """The range of a ``VCALENDAR > VEVENT`` filter that tests nothing but a time-range.
+
+    Such a query is decided by the stored instance index alone
+    (``timespan.instance_index``); any other filter gives ``None``.
+    """
+    if flt.name.upper() != "VCALENDAR" or flt.is_not_defined or flt.time_range is not None:
+        return None
+    if flt.prop_filters or len(flt.comp_filters) != 1:
+        return None
+    child = flt.comp_filters[0]
+    if child.name.upper() != "VEVENT" or child.is_not_defined or child.time_range is None:
+        return None
+    if child.prop_filters or child.comp_filters:
+        return None
+    return child.time_range
+
+
+def spans_overlap(spans: Sequence[tuple[int, int]], rng: TimeRange) -> bool:
+    """RFC 4791 9.9 for instances of positive length given as UTC seconds."""
+    lo = None if rng.start is None else rng.start.timestamp()
+    hi = None if rng.end is None else rng.end.timestamp()
+    return any((lo is None or lo < end) and (hi is None or hi > start) for start, end in spans)
+
+
 # -- evaluation ----------------------------------------------------------------
 
 

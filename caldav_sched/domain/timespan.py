@@ -518,3 +518,44 @@ def _freebusy_extent(freebusy: Component) -> _Extent:
         for period in periods:
             extent.add_range(period.start, period.end)
     return extent
+
+
+# The most instances an object may have and still be answered from the index.
+MAX_INDEXED_INSTANCES = 1000
+
+
+def instance_index(cal: Calendar) -> tuple[tuple[int, int], ...] | None:
+    """Every instance's UTC ``(start, end)`` seconds, when they alone decide a
+    plain ``VEVENT`` time-range filter (RFC 4791 9.9); ``None`` otherwise.
+
+    Only events qualify whose every instance has a DATE-TIME start and end
+    in UTC or a named zone (floating and all-day values depend on the
+    query's time zone), lasts a positive time (so the span test of 9.9
+    applies), and whose recurrence set has at most
+    ``MAX_INDEXED_INSTANCES`` instances.  The instances come from the same
+    ``Series`` expansion that a query evaluates, so a calendar-query with
+    only a time-range on VEVENT can be answered from these pairs without
+    parsing the object again.
+    """
+    try:
+        components = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
+        if not components or any(c.name != "VEVENT" for c in components):
+            return None
+        pairs: list[tuple[int, int]] = []
+        for series in group_series(cal, ("VEVENT",)):
+            for instance in series.instances():
+                start, end = instance.start, instance.end
+                if not isinstance(start, datetime) or not isinstance(end, datetime):
+                    return None
+                if is_floating(start) or is_floating(end):
+                    return None
+                lo, hi = to_utc(start).timestamp(), to_utc(end).timestamp()
+                if hi <= lo or lo != int(lo) or hi != int(hi):
+                    return None
+                pairs.append((int(lo), int(hi)))
+                if len(pairs) > MAX_INDEXED_INSTANCES:
+                    return None
+        return tuple(pairs) if pairs else None
+    except Exception:  # noqa: BLE001
+        # Never fail a PUT over the index: without it the query parses the object.
+        return None

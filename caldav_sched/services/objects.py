@@ -22,7 +22,7 @@ from caldav_sched.domain.conditions import (
 )
 from caldav_sched.domain.scheduling import ScheduleStatus, normalize_address, set_schedule_status
 from caldav_sched.domain.ical import CalendarObject, etag_for, parse_calendar, parse_object, serialise
-from caldav_sched.domain.timespan import object_span
+from caldav_sched.domain.timespan import instance_index, object_span
 from caldav_sched.services import Services
 from caldav_sched.services import scheduling
 from caldav_sched.services import users as user_service
@@ -159,6 +159,7 @@ async def put_object(
             data = serialise(plan.stored)
             calendar = plan.stored
         span_start, span_end = object_span(calendar)
+        instances = instance_index(calendar)
         etag = etag_for(data)
         schedule_tag = _schedule_tag(plan, current, data)
         jobs = 0
@@ -178,6 +179,7 @@ async def put_object(
                     data=data,
                     span_start=span_start,
                     span_end=span_end,
+                    instances=instances,
                     modified_at=now,
                     schedule_tag=schedule_tag,
                 )

@@ -93,20 +93,21 @@ async def insert_collection(
 
 
 async def get_collection(conn: Connection, owner: str, path: str) -> CollectionRow | None:
-    async with conn.execute(f"{_SELECT} WHERE u.name = ? AND c.path = ?", (owner, path)) as cur:
-        row = await cur.fetchone()
+    sql = f"{_SELECT} WHERE u.name = ? AND c.path = ?"
+    rows = list(await conn.execute_fetchall(sql, (owner, path)))
+    row = rows[0] if rows else None
     return _row(row) if row else None
 
 
 async def get_collection_by_id(conn: Connection, collection_id: int) -> CollectionRow | None:
-    async with conn.execute(f"{_SELECT} WHERE c.id = ?", (collection_id,)) as cur:
-        row = await cur.fetchone()
+    rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE c.id = ?", (collection_id,)))
+    row = rows[0] if rows else None
     return _row(row) if row else None
 
 
 async def list_collections(conn: Connection, owner: str) -> list[CollectionRow]:
-    async with conn.execute(f"{_SELECT} WHERE u.name = ? ORDER BY c.path", (owner,)) as cur:
-        return [_row(r) for r in await cur.fetchall()]
+    sql = f"{_SELECT} WHERE u.name = ? ORDER BY c.path"
+    return [_row(r) for r in await conn.execute_fetchall(sql, (owner,))]
 
 
 async def update_collection(
@@ -142,11 +143,13 @@ async def delete_collection(conn: Connection, collection_id: int) -> None:
 
 async def next_modseq(conn: Connection, collection_id: int) -> int:
     """Hand out the next change number of a collection (inside a write)."""
-    async with conn.execute(
-        "UPDATE collections SET modseq = modseq + 1 WHERE id = ? RETURNING modseq",
-        (collection_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    rows = list(
+        await conn.execute_fetchall(
+            "UPDATE collections SET modseq = modseq + 1 WHERE id = ? RETURNING modseq",
+            (collection_id,),
+        )
+    )
+    row = rows[0] if rows else None
     if row is None:
         raise LookupError(f"no collection {collection_id}")
     return int(row[0])

@@ -8,8 +8,9 @@ never the collection.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from caldav_sched.store.collections import next_modseq
@@ -34,6 +35,9 @@ class ObjectRow:
     size: int
     modified_at: str
     data: bytes | None = None
+    # UTC (start, end) seconds of every instance, when they decide a plain
+    # VEVENT time-range filter (domain.timespan.instance_index); else None.
+    instances: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,24 @@ _META = (
 )
 
 
+def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> str | None:
+    if not pairs:
+        return None
+    return " ".join(f"{start} {end}" for start, end in pairs)
+
+
+def decode_instances(text: str | None) -> tuple[tuple[int, int], ...] | None:
+    if not text:
+        return None
+    numbers = [int(n) for n in text.split()]
+    return tuple(zip(numbers[0::2], numbers[1::2]))
+
+
+async def _fetch(conn: Connection, sql: str, args: Sequence[object]) -> Iterable[sqlite3.Row]:
+    """Run a query and fetch every row in one trip to the connection's thread."""
+    return await conn.execute_fetchall(sql, args)
+
+
 def _row(row: sqlite3.Row, with_data: bool) -> ObjectRow:
     return ObjectRow(
         id=row["id"],
@@ -68,15 +90,20 @@ def _row(row: sqlite3.Row, with_data: bool) -> ObjectRow:
     )
 
 
+async def _one(conn: Connection, sql: str, args: Sequence[object]) -> sqlite3.Row | None:
+    rows = list(await _fetch(conn, sql, args))
+    return rows[0] if rows else None
+
+
 async def get_object(
     conn: Connection, collection_id: int, name: str, *, with_data: bool = True
 ) -> ObjectRow | None:
     columns = _META + (", o.data" if with_data else "")
-    async with conn.execute(
+    row = await _one(
+        conn,
         f"SELECT {columns} FROM objects o WHERE o.collection_id = ? AND o.name = ?",
         (collection_id, name),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _row(row, with_data) if row else None
 
 
@@ -85,21 +112,20 @@ async def get_object_at(
 ) -> ObjectRow | None:
     """One object by its URL parts, in a single statement (the GET path)."""
     columns = _META + (", o.data" if with_data else "")
-    async with conn.execute(
+    row = await _one(
+        conn,
         f"SELECT {columns} FROM objects o"
         " JOIN collections c ON c.id = o.collection_id JOIN users u ON u.id = c.owner_id"
         " WHERE u.name = ? AND c.path = ? AND o.name = ?",
         (owner, path, name),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _row(row, with_data) if row else None
 
 
 async def name_for_uid(conn: Connection, collection_id: int, uid: str) -> str | None:
-    async with conn.execute(
-        "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await _one(
+        conn, "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
+    )
     return row[0] if row else None
 
 
@@ -107,11 +133,12 @@ async def list_objects(
     conn: Connection, collection_id: int, *, with_data: bool = False
 ) -> list[ObjectRow]:
     columns = _META + (", o.data" if with_data else "")
-    async with conn.execute(
+    rows = await _fetch(
+        conn,
         f"SELECT {columns} FROM objects o WHERE o.collection_id = ? ORDER BY o.name",
         (collection_id,),
-    ) as cur:
-        return [_row(r, with_data) for r in await cur.fetchall()]
+    )
+    return [_row(r, with_data) for r in rows]
 
 
 async def objects_by_name(
@@ -123,13 +150,14 @@ async def objects_by_name(
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        async with conn.execute(
+        rows = await _fetch(
+            conn,
             f"SELECT {_META}, o.data FROM objects o"
             f" WHERE o.collection_id = ? AND o.name IN ({marks})",
             (collection_id, *chunk),
-        ) as cur:
-            for row in await cur.fetchall():
-                found[row["name"]] = _row(row, True)
+        )
+        for row in rows:
+            found[row["name"]] = _row(row, True)
     return found
 
 
@@ -140,17 +168,28 @@ async def objects_in_span(
     component: str | None,
     start: int,
     end: int,
+    with_data: bool = True,
 ) -> list[ObjectRow]:
-    """Candidates for a time-range query: an index range scan on the span."""
-    sql = f"SELECT {_META}, o.data FROM objects o WHERE o.collection_id = ?"
+    """Candidates for a time-range query: an index range scan on the span.
+
+    Without *with_data* the rows carry their instance index instead of the
+    iCalendar text, so a plain time-range is decided without reading it.
+    """
+    columns = _META + (", o.data" if with_data else ", o.instances")
+    sql = f"SELECT {columns} FROM objects o WHERE o.collection_id = ?"
     args: list[object] = [collection_id]
     if component:
         sql += " AND o.component = ?"
         args.append(component)
     sql += " AND o.span_start < ? AND o.span_end > ? ORDER BY o.name"
     args += [end, start]
-    async with conn.execute(sql, args) as cur:
-        return [_row(r, True) for r in await cur.fetchall()]
+    rows = await _fetch(conn, sql, args)
+    if with_data:
+        return [_row(r, True) for r in rows]
+    return [
+        dataclasses.replace(_row(r, False), instances=decode_instances(r["instances"]))
+        for r in rows
+    ]
 
 
 async def objects_of_component(
@@ -161,8 +200,8 @@ async def objects_of_component(
     if component:
         sql += " AND o.component = ?"
         args.append(component)
-    async with conn.execute(sql + " ORDER BY o.name", args) as cur:
-        return [_row(r, True) for r in await cur.fetchall()]
+    rows = await _fetch(conn, sql + " ORDER BY o.name", args)
+    return [_row(r, True) for r in rows]
 
 
 async def write_object(
@@ -178,6 +217,7 @@ async def write_object(
     span_end: int | None,
     modified_at: str,
     schedule_tag: str | None = None,
+    instances: Sequence[tuple[int, int]] | None = None,
 ) -> int:
     """Create or replace an object; returns its new modification sequence."""
     holder = await name_for_uid(conn, collection_id, uid)
@@ -186,12 +226,14 @@ async def write_object(
     modseq = await next_modseq(conn, collection_id)
     await conn.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
-        " modseq, span_start, span_end, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " modseq, span_start, span_end, modified_at, instances)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET uid = excluded.uid,"
         " component = excluded.component, etag = excluded.etag,"
         " schedule_tag = excluded.schedule_tag, data = excluded.data,"
         " modseq = excluded.modseq, span_start = excluded.span_start,"
-        " span_end = excluded.span_end, modified_at = excluded.modified_at",
+        " span_end = excluded.span_end, modified_at = excluded.modified_at,"
+        " instances = excluded.instances",
         (
             collection_id,
             name,
@@ -204,6 +246,7 @@ async def write_object(
             SPAN_MIN if span_start is None else span_start,
             SPAN_MAX if span_end is None else span_end,
             modified_at,
+            encode_instances(instances),
         ),
     )
     await _record_change(conn, collection_id, name, modseq, deleted=False)
@@ -234,14 +277,14 @@ async def _record_change(
 
 async def changes_since(conn: Connection, collection_id: int, modseq: int) -> list[Change]:
     """What changed after *modseq*: cost grows with the changes, not the collection."""
-    async with conn.execute(
+    rows = await _fetch(
+        conn,
         "SELECT ch.name, ch.modseq, ch.deleted, o.etag, length(o.data) AS size, o.modified_at"
         " FROM changes ch LEFT JOIN objects o"
         " ON o.collection_id = ch.collection_id AND o.name = ch.name"
         " WHERE ch.collection_id = ? AND ch.modseq > ? ORDER BY ch.modseq",
         (collection_id, modseq),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         Change(
             name=r["name"],
@@ -257,10 +300,10 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
 
 async def find_owned_object(conn: Connection, owner_id: int, uid: str) -> ObjectRow | None:
     """An object with this UID in any calendar of the owner (the organizer's copy)."""
-    async with conn.execute(
+    row = await _one(
+        conn,
         f"SELECT {_META}, o.data FROM objects o JOIN collections c ON c.id = o.collection_id"
         " WHERE c.owner_id = ? AND c.kind = 'calendar' AND o.uid = ? ORDER BY o.id LIMIT 1",
         (owner_id, uid),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _row(row, True) if row else None

@@ -49,28 +49,32 @@ async def insert_user(
 
 
 async def get_user(conn: Connection, name: str) -> UserRow | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)) as cur:
-        row = await cur.fetchone()
+    sql = f"SELECT {_COLUMNS} FROM users WHERE name = ?"
+    rows = list(await conn.execute_fetchall(sql, (name,)))
+    row = rows[0] if rows else None
     return _row(row) if row else None
 
 
 async def get_user_by_id(conn: Connection, user_id: int) -> UserRow | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
-        row = await cur.fetchone()
+    sql = f"SELECT {_COLUMNS} FROM users WHERE id = ?"
+    rows = list(await conn.execute_fetchall(sql, (user_id,)))
+    row = rows[0] if rows else None
     return _row(row) if row else None
 
 
 async def get_user_by_email(conn: Connection, email: str) -> UserRow | None:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower(?)", (email,)
-    ) as cur:
-        row = await cur.fetchone()
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower(?)", (email,)
+        )
+    )
+    row = rows[0] if rows else None
     return _row(row) if row else None
 
 
 async def list_users(conn: Connection) -> list[UserRow]:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name") as cur:
-        return [_row(r) for r in await cur.fetchall()]
+    sql = f"SELECT {_COLUMNS} FROM users ORDER BY name"
+    return [_row(r) for r in await conn.execute_fetchall(sql)]
 
 
 async def set_password_hash(conn: Connection, name: str, password_hash: str) -> bool:

@@ -126,19 +126,65 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
     if rng is not None:
         start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
         end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
-        rows = await object_store.objects_in_span(
-            reader, target.row.id, component=component, start=start, end=end
+        candidates = await _span_candidates(
+            ctx, target, flt, component, start, end, request.wants_data
         )
     else:
         rows = await object_store.objects_of_component(reader, target.row.id, component)
+        candidates = [(row, True) for row in rows]
     result = xml.Multistatus()
-    for row in rows:
-        assert row.data is not None
-        if not query.matches(parse_calendar(row.data), flt, tz=tz):
-            continue
+    for row, check in candidates:
+        if check:
+            assert row.data is not None
+            if not query.matches(parse_calendar(row.data), flt, tz=tz):
+                continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(ctx.href_of(resource), _object_propstat(ctx, resource, request, data))
     return multistatus_response(result)
+
+
+async def _span_candidates(
+    ctx: DavContext,
+    target: Collection,
+    flt: query.CompFilter,
+    component: str | None,
+    start: int,
+    end: int,
+    wants_data: bool,
+) -> list[tuple[ObjectRow, bool]]:
+    """Candidates of a time-range query, each with whether it still needs the exact check.
+
+    For a filter that tests only a VEVENT time-range, a candidate with a
+    stored instance index matches exactly when one of its instances
+    overlaps: it is decided here without parsing it, and read without its
+    data unless calendar-data is asked for.  Every other candidate comes
+    with its data, to be checked.
+    """
+    reader = ctx.services.db.reader()
+    plain = query.plain_event_range(flt)
+    if plain is None:
+        rows = await object_store.objects_in_span(
+            reader, target.row.id, component=component, start=start, end=end
+        )
+        return [(row, True) for row in rows]
+    rows = await object_store.objects_in_span(
+        reader, target.row.id, component=component, start=start, end=end, with_data=False
+    )
+    kept = [
+        (row, row.instances is None)
+        for row in rows
+        if row.instances is None or query.spans_overlap(row.instances, plain)
+    ]
+    fetch = [row.name for row, check in kept if check or wants_data]
+    if not fetch:
+        return kept
+    full = await object_store.objects_by_name(reader, target.row.id, fetch)
+    # An object deleted in between is simply left out.
+    return [
+        (full[row.name], check) if row.name in fetch else (row, check)
+        for row, check in kept
+        if row.name in full or row.name not in fetch
+    ]
 
 
 def _parse_token(token: str, collection: Collection) -> int:

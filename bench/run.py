@@ -1,0 +1,269 @@
+"""The one command: every server through the same workload, side by side.
+
+    python -m bench.run                      # N = 1,000 and 10,000, C = 16, all servers
+    python -m bench.run --sizes 1000 --no-peers --no-itip   # a quick look at caldav_sched
+
+caldav_sched, Radicale 3.9.0 and Xandikos 0.4.10 (installed from PyPI into
+``bench/.peers`` on first use) and a trivial aiohttp server (the framework's
+ceiling) run one after another on loopback, each as its own process, through
+``bench.harness.run_workload``.  The table gives each figure per server and
+caldav_sched's ratio to the best peer; the targets of the performance issue
+are checked below it.  Everything is also written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import itip, servers
+from bench.harness import Result, run_workload
+
+HERE = Path(__file__).resolve().parent
+
+# (phase, figure, label, higher is better)
+FIGURES = [
+    ("put_create", "throughput", "PUT create /s", True),
+    ("get", "throughput", "GET /s", True),
+    ("put_update", "throughput", "PUT update (If-Match) /s", True),
+    ("propfind_depth1", "p50_ms", "PROPFIND Depth 1 p50 ms", False),
+    ("multiget_100", "p50_ms", "multiget 100 p50 ms", False),
+    ("calendar_query_month", "p50_ms", "calendar-query month p50 ms", False),
+    ("sync_initial", "p50_ms", "sync initial p50 ms", False),
+    ("sync_10_changes", "p50_ms", "sync 10 changes p50 ms", False),
+    ("delete", "throughput", "DELETE /s", True),
+    ("get", "p99_ms", "GET p99 ms", False),
+    ("put_create", "cpu_ms_per_request", "server CPU ms / PUT create", False),
+    ("get", "cpu_ms_per_request", "server CPU ms / GET", False),
+    ("calendar_query_month", "cpu_ms_per_request", "server CPU ms / query", False),
+]
+
+CALDAV_SCHED = "caldav_sched"
+CEILING = "aiohttp ceiling"
+PEER_NAMES = ("radicale", "xandikos")
+
+
+def figure(result: Result | None, phase: str, name: str) -> float | None:
+    if result is None or phase not in result.phases:
+        return None
+    value = getattr(result.phases[phase], name)
+    return None if value is None else float(value)
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int) -> str:
+    names = [CALDAV_SCHED, *PEER_NAMES, CEILING]
+    header = ["figure (N=%s)" % f"{n:,}", *names, "vs best peer"]
+    rows = [header]
+    for phase, name, label, higher in FIGURES:
+        values = {s: figure(results.get(s), phase, name) for s in names}
+        peers = [v for s, v in values.items() if s in PEER_NAMES and v]
+        ratio = "n/a"
+        ours = values[CALDAV_SCHED]
+        if peers and ours:
+            best = max(peers) if higher else min(peers)
+            ratio = f"{(ours / best if higher else best / ours):.1f}x"
+        cells = []
+        for s in names:
+            if s not in results:
+                cells.append("not run")
+            elif s in unavailable and results.get(s) is None:
+                cells.append("unavailable")
+            else:
+                cells.append(fmt(values[s]))
+        rows.append([label, *cells, ratio])
+    memory = ["server RSS MiB (end of run)"]
+    for s in names:
+        r = results.get(s)
+        memory.append(fmt(r.rss_kib / 1024) if r and r.rss_kib else "n/a")
+    rows.append([*memory, ""])
+    checks = ["answer checks"]
+    for s in names:
+        r = results.get(s)
+        checks.append("not run" if s not in results else "unavailable" if r is None
+                      else ("pass" if r.ok else "FAIL"))
+    rows.append([*checks, ""])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        if index == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None,
+            small: int, large: int) -> list[tuple[str, str, bool | None]]:
+    """The issue's targets: (what, measured, met); met is None when not measured."""
+    out: list[tuple[str, str, bool | None]] = []
+    ours = runs.get(large, {}).get(CALDAV_SCHED)
+    base = runs.get(small, {}).get(CALDAV_SCHED)
+    ceiling = runs.get(large, {}).get(CEILING)
+
+    def check(label: str, value: float | None, ok: bool | None, unit: str = "") -> None:
+        out.append((label, "n/a" if value is None else f"{fmt(value)}{unit}", None if value is None else ok))
+
+    put = figure(ours, "put_create", "throughput")
+    check(f"PUT create >= 1,000/s (N={large:,})", put, put is not None and put >= 1000, "/s")
+    get = figure(ours, "get", "throughput")
+    check(f"GET >= 5,000/s (N={large:,})", get, get is not None and get >= 5000, "/s")
+    top = figure(ceiling, "get", "throughput")
+    share = get / top * 100 if get and top else None
+    check("GET >= 40% of the aiohttp ceiling", share, share is not None and share >= 40, "%")
+    for phase, limit, scale, label in (
+        ("calendar_query_month", 20, 2.0, "calendar-query (month)"),
+        ("propfind_depth1", 150, 2.0, "PROPFIND Depth 1"),
+        ("sync_10_changes", 5, 1.2, "sync of 10 changes"),
+    ):
+        value = figure(ours, phase, "p50_ms")
+        check(f"{label} p50 <= {limit} ms (N={large:,})", value, value is not None and value <= limit, " ms")
+        small_value = figure(base, phase, "p50_ms")
+        growth = value / small_value if value and small_value and small != large else None
+        check(f"{label}: N={large:,} within {scale}x of N={small:,}", growth,
+              growth is not None and growth <= scale, "x")
+    if itip_figures:
+        mail = itip_figures.get("put_to_mail_p50_ms")
+        check("PUT to mail at the SMTP server p50 <= 50 ms", mail, mail is not None and mail <= 50, " ms")
+        reply = itip_figures.get("reply_to_etag_p50_ms")
+        check("LMTP reply to new ETag p50 <= 50 ms", reply, reply is not None and reply <= 50, " ms")
+    if ours and base and ours.rss_kib and base.rss_kib and small != large:
+        growth = (ours.rss_kib - base.rss_kib) / base.rss_kib * 100
+        check(f"server RSS N={large:,} vs N={small:,} within 20%", growth, growth <= 20, "%")
+    return out
+
+
+async def run_size(n: int, c: int, peers: Path | None, log, create_budget: float) -> tuple[dict, dict]:
+    results: dict[str, Result | None] = {}
+    unavailable: dict[str, str] = {}
+    starters = [(CALDAV_SCHED, servers.start_caldav_sched)]
+    if peers is not None:
+        try:
+            python = servers.peers_env(peers, log=log)
+            starters += [("radicale", lambda: servers.start_radicale(python)),
+                         ("xandikos", lambda: servers.start_xandikos(python))]
+        except (servers.Unavailable, OSError, Exception) as exc:  # noqa: BLE001
+            for name in PEER_NAMES:
+                unavailable[name] = f"not installed: {exc}"
+                results[name] = None
+    starters.append((CEILING, servers.start_ceiling))
+    for name, start in starters:
+        log(f"N={n:,}: {name}")
+        try:
+            running = start()
+        except Exception as exc:  # noqa: BLE001
+            log(f"  {name} unavailable: {exc}")
+            unavailable[name] = str(exc)
+            results[name] = None
+            continue
+        try:
+            budget = None if name in (CALDAV_SCHED, CEILING) else create_budget
+            results[name] = await run_workload(running.target, n, c, log=log, create_budget=budget)
+            if not results[name].ok:
+                log(f"  {name}: checks failed: {results[name].failures()[:5]}")
+        except Exception as exc:  # noqa: BLE001
+            log(f"  {name} failed: {exc!r}")
+            unavailable[name] = f"failed: {exc!r}"
+            results[name] = None
+        finally:
+            running.stop()
+    return results, unavailable
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.time()
+    runs: dict[int, dict[str, Result | None]] = {}
+    missing: dict[int, dict[str, str]] = {}
+    peers = None if args.no_peers else Path(args.peers_env)
+    for n in args.sizes:
+        runs[n], missing[n] = await run_size(n, args.concurrency, peers, log, args.create_budget)
+    itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [f"caldav_sched benchmark, {stamp}; {machine()}; C = {args.concurrency}", ""]
+    for n in args.sizes:
+        out += [table(runs[n], missing[n], n), ""]
+        for name, reason in missing[n].items():
+            out.append(f"- {name} at N={n:,}: {reason[:200]}")
+    if itip_figures:
+        out += ["", f"iTIP over {itip_figures['events']} events: PUT response -> REQUEST at the SMTP "
+                f"server p50 {itip_figures['put_to_mail_p50_ms']:.1f} ms, p95 "
+                f"{itip_figures['put_to_mail_p95_ms']:.1f} ms; LMTP REPLY -> new ETag served p50 "
+                f"{itip_figures['reply_to_etag_p50_ms']:.1f} ms, p95 "
+                f"{itip_figures['reply_to_etag_p95_ms']:.1f} ms"
+                + ("" if itip_figures["ok"] else f" (FAILED: {itip_figures['failures'][:3]})")]
+    small, large = min(args.sizes), max(args.sizes)
+    checked = targets(runs, itip_figures, small, large)
+    out += ["", "Targets:"]
+    for label, value, ok in checked:
+        mark = "n/a " if ok is None else ("MET " if ok else "MISS")
+        out.append(f"  [{mark}] {label}: {value}")
+    out.append(f"\n(run took {time.time() - started:.0f} s)")
+    text = "\n".join(out)
+    print(text)
+    report = {
+        "date": stamp,
+        "machine": machine(),
+        "concurrency": args.concurrency,
+        "runs": {str(n): {s: (r.to_json() if r else None) for s, r in runs[n].items()} for n in runs},
+        "unavailable": {str(n): missing[n] for n in missing},
+        "itip": itip_figures,
+        "targets": [{"target": l, "measured": v, "met": ok} for l, v, ok in checked],
+        "table": text,
+    }
+    Path(args.json).write_text(json.dumps(report, indent=1))
+    log(f"written {args.json}")
+    failed = any(r is not None and not r.ok for rs in runs.values() for r in rs.values())
+    return 1 if failed else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="caldav_sched side-by-side benchmark")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000],
+                        help="numbers of objects N (the smallest and largest are compared)")
+    parser.add_argument("--concurrency", "-c", type=int, default=16)
+    parser.add_argument("--no-peers", action="store_true", help="skip Radicale and Xandikos")
+    parser.add_argument("--no-itip", action="store_true", help="skip the iTIP figures")
+    parser.add_argument("--itip-events", type=int, default=200)
+    parser.add_argument("--peers-env", default=str(HERE / ".peers"),
+                        help="virtual environment for the peers (created on first use)")
+    parser.add_argument("--create-budget", type=float, default=120.0,
+                        help="seconds of a peer's create phase that are timed; the rest is "
+                             "stored untimed")
+    parser.add_argument("--json", default=str(HERE / "results.json"))
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main_async(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The benchmark harness, run small against caldav_sched, so it cannot rot.
+
+No figures are asserted: only that every phase ran and every answer check
+(status codes, result counts, 412 on a stale ETag) passed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import servers
+from bench.harness import run_workload
+
+PHASES = {
+    "put_create", "get", "put_update", "propfind_depth1", "multiget_100",
+    "calendar_query_month", "sync_initial", "sync_10_changes", "delete",
+}
+
+
+@pytest.fixture
+def running():
+    server = servers.start_caldav_sched()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_harness_smoke(running):
+    result = await run_workload(running.target, 50, 4, repeats=4)
+    assert result.ok, result.failures()
+    assert set(result.phases) == PHASES
+    assert result.phases["put_create"].statuses == {"201": 50}
+    assert result.phases["calendar_query_month"].requests == 4
+    assert all(p.requests > 0 for p in result.phases.values())
