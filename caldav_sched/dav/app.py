@@ -39,7 +39,6 @@ from caldav_sched.mail.inbound import LmtpListener
 from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
-from caldav_sched.store import users as user_store
 from caldav_sched.store.users import UserRow
 
 log = logging.getLogger("caldav_sched.dav")
@@ -83,7 +82,7 @@ async def authenticate(request: web.Request) -> UserRow:
     proxy_user = request.get(PROXY_USER)
     if proxy_user is not None:
         # The proxy authenticated the client; it only names the account.
-        user = await user_store.get_user(request.app[SERVICES].db.reader(), proxy_user)
+        user = await request.app[AUTHENTICATOR].user(proxy_user)
         if user is None or user.disabled:
             log.warning("the proxy's user %r is unknown or disabled", proxy_user)
             raise Forbidden(f"the proxy's user {proxy_user!r} is unknown or disabled")

@@ -83,22 +83,18 @@ class DavContext:
                 raise NotFound(f"no collection {target.collection}")
             return Collection(owner, row)
         assert target.name is not None
-        obj = await object_store.get_object_at(
+        # One statement: the collection and, when it exists, the object in it.
+        collection, obj = await object_store.get_collection_and_object(
             reader, owner.name, target.collection, target.name, with_data=with_data
         )
+        if collection is None:
+            if allow_missing:
+                return Missing(Target("collection", owner.name, target.collection))
+            raise NotFound(f"no collection {target.collection}")
         if obj is None:
-            collection = await collection_store.get_collection(
-                reader, owner.name, target.collection
-            )
-            if collection is None:
-                if allow_missing:
-                    return Missing(Target("collection", owner.name, target.collection))
-                raise NotFound(f"no collection {target.collection}")
             if allow_missing:
                 return Missing(target)
             raise NotFound(f"no resource {target.name}")
-        collection = await collection_store.get_collection_by_id(reader, obj.collection_id)
-        assert collection is not None
         return CalendarObject(owner, collection, obj)
 
     async def collection_for_write(self, target: Target) -> Collection:

@@ -15,6 +15,7 @@ Prometheus' exposition format 0.0.4, written by hand (no dependency).
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 import logging
 import math
 import time
@@ -51,9 +52,10 @@ class Histogram:
     def observe(self, value: float) -> None:
         self.count += 1
         self.sum += value
-        for i, bound in enumerate(self.buckets):
-            if value <= bound:
-                self.counts[i] += 1
+        # Cumulative buckets: every bound >= value counts it.
+        counts = self.counts
+        for i in range(bisect_left(self.buckets, value), len(counts)):
+            counts[i] += 1
 
 
 class RequestMetrics:
@@ -154,7 +156,8 @@ def observe_middleware(
         finally:
             seconds = time.monotonic() - started
             metrics.record(request.method, status, seconds)
-            if log_requests:
+            # The fields (request.url above all) are built only when the line is written.
+            if log_requests and access_log.isEnabledFor(logging.INFO):
                 size: int | None = None
                 if response is not None and response.prepared:
                     size = response.body_length

@@ -9,10 +9,11 @@ collection columns.  Dead properties on collections are stored verbatim.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from functools import lru_cache
 
 from caldav_sched.config import Settings
 from caldav_sched.dav import xml
@@ -53,6 +54,7 @@ def sync_token(row_id: int, modseq: int) -> str:
     return f"{SYNC_TOKEN_PREFIX}{row_id}-{modseq}"
 
 
+@lru_cache(maxsize=4096)
 def http_date(iso: str) -> str:
     return format_datetime(datetime.fromisoformat(iso), usegmt=True)
 
@@ -124,6 +126,36 @@ def _getlastmodified(ctx: PropContext, r: Resource) -> Element | None:
     if isinstance(r, CalendarObject):
         return element(dav("getlastmodified"), http_date(r.row.modified_at))
     return None
+
+
+def simple_object_values(
+    names: Sequence[str], etag: str, component: str, size: int, modified_at: str
+) -> list[tuple[str, str | None]]:
+    """The texts of simple object properties (``xml.SIMPLE_OBJECT_PROPERTIES``),
+    in the order asked, for ``xml.simple_response``: the same values as the
+    getters above give a calendar object resource."""
+    values: list[tuple[str, str | None]] = []
+    for name in names:
+        if name == _GETETAG:
+            values.append((name, etag))
+        elif name == _GETCONTENTTYPE:
+            values.append((name, content_type(component)))
+        elif name == _GETLASTMODIFIED:
+            values.append((name, http_date(modified_at)))
+        elif name == _GETCONTENTLENGTH:
+            values.append((name, str(size)))
+        elif name == _RESOURCETYPE:
+            values.append((name, None))
+        else:
+            raise ValueError(f"not a simple object property: {name}")
+    return values
+
+
+_GETETAG = dav("getetag")
+_GETCONTENTTYPE = dav("getcontenttype")
+_GETLASTMODIFIED = dav("getlastmodified")
+_GETCONTENTLENGTH = dav("getcontentlength")
+_RESOURCETYPE = dav("resourcetype")
 
 
 def _creationdate(ctx: PropContext, r: Resource) -> Element | None:

@@ -84,6 +84,11 @@ class Hrefs:
     def object(self, user: str, path: str, name: str) -> str:
         return f"{self.collection(user, path)}{quote(name)}"
 
+    @staticmethod
+    def member(collection_href: str, name: str) -> str:
+        """The href of *name* inside a collection whose href is known (``object``)."""
+        return collection_href + quote(name)
+
     def relative(self, href: str) -> str | None:
         """The base-relative decoded path of an href (absolute URL or path)."""
         path = unquote(urlsplit(href.strip()).path)

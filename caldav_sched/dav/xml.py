@@ -123,11 +123,75 @@ def error_element(precondition: str, href: str | None = None) -> Element:
     return root
 
 
+# Properties of a calendar object resource whose values are plain text (or,
+# for resourcetype, empty): responses holding only these are rendered from
+# string templates instead of element trees (PROPFIND Depth 1, sync-collection).
+SIMPLE_OBJECT_PROPERTIES = frozenset(
+    {
+        dav("getetag"),
+        dav("getcontenttype"),
+        dav("getlastmodified"),
+        dav("getcontentlength"),
+        dav("resourcetype"),
+    }
+)
+_PREFIXED = {name: "D:" + name[len("{DAV:}") :] for name in SIMPLE_OBJECT_PROPERTIES}
+_XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+_NS_DECLARATIONS = "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in NSMAP.items())
+_MULTISTATUS_OPEN = f"<D:multistatus{_NS_DECLARATIONS}>"
+_RESPONSE_OPEN = f"<D:response{_NS_DECLARATIONS}>"
+
+
+def escape_text(text: str) -> str:
+    """Character data as lxml writes it: ``&``, ``<``, ``>`` and CR escaped."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def simple_response(href: str, values: Sequence[tuple[str, str | None]]) -> str:
+    """One DAV:response with a 200 propstat of simple properties (name, text).
+
+    Every name must be in ``SIMPLE_OBJECT_PROPERTIES``; a ``None`` text is an
+    empty element (resourcetype of a non-collection).
+    """
+    parts = ["<D:response><D:href>", escape_text(href), "</D:href><D:propstat><D:prop>"]
+    for name, text in values:
+        tag = _PREFIXED[name]
+        if text is None:
+            parts.append(f"<{tag}/>")
+        else:
+            parts.append(f"<{tag}>{escape_text(text)}</{tag}>")
+    parts.append("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>")
+    return "".join(parts)
+
+
+def status_response(href: str, code: int) -> str:
+    """One DAV:response with only a status (a sync-collection tombstone)."""
+    return f"<D:response><D:href>{escape_text(href)}</D:href><D:status>{status_line(code)}</D:status></D:response>"
+
+
 class Multistatus:
-    """Builds a 207 Multi-Status body, one ``response`` per resource."""
+    """Builds a 207 Multi-Status body, one ``response`` per resource.
+
+    Responses are element trees, except those added with ``add_rendered``
+    (text from ``simple_response`` / ``status_response``); the body keeps
+    the order in which responses were added and is serialised once.
+    """
 
     def __init__(self) -> None:
         self.root = etree.Element(dav("multistatus"), nsmap=NSMAP)
+        # Rendered text, each after the element child count at which it was added.
+        self._rendered: list[tuple[int, str]] = []
+
+    def add_rendered(self, text: str) -> None:
+        self._rendered.append((len(self.root), text))
 
     def add_propstat(self, href: str, props: PropStat) -> None:
         response = etree.SubElement(self.root, dav("response"))
@@ -159,7 +223,28 @@ class Multistatus:
         etree.SubElement(propstat, dav("status")).text = status_line(code)
 
     def serialise(self) -> bytes:
-        return serialise(self.root)
+        if not self._rendered:
+            return serialise(self.root)
+        parts = [_XML_DECLARATION, _MULTISTATUS_OPEN]
+        elements = list(self.root)
+        done = 0
+        for position, text in self._rendered:
+            parts.extend(self._element_text(el) for el in elements[done:position])
+            done = position
+            parts.append(text)
+        parts.extend(self._element_text(el) for el in elements[done:])
+        parts.append("</D:multistatus>")
+        return "".join(parts).encode("utf-8")
+
+    @staticmethod
+    def _element_text(el: Element) -> str:
+        text = etree.tostring(el, encoding="unicode")
+        # Serialised alone, a child repeats the root's declarations; drop them.
+        if text.startswith(_RESPONSE_OPEN):
+            text = "<D:response>" + text[len(_RESPONSE_OPEN) :]
+        elif text.startswith(f"<D:sync-token{_NS_DECLARATIONS}>"):
+            text = "<D:sync-token>" + text[len(f"<D:sync-token{_NS_DECLARATIONS}>") :]
+        return text
 
 
 def child_names(el: Element | None) -> list[str]:

@@ -31,6 +31,9 @@ class Services:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     job_listeners: list[Callable[[], None]] = field(default_factory=list)
+    # Called with a user name after that user's password or state changed
+    # (the Authenticator drops its cached row).
+    user_listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     def timestamp(self) -> str:
         return self.clock.now().isoformat(timespec="seconds")
@@ -39,3 +42,8 @@ class Services:
         """Tell the workers in this process that new jobs were committed."""
         for listener in self.job_listeners:
             listener()
+
+    def user_changed(self, name: str) -> None:
+        """Tell caches in this process that a user's row changed."""
+        for listener in self.user_listeners:
+            listener(name)

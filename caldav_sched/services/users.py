@@ -14,6 +14,8 @@ import asyncio
 import hashlib
 import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import argon2
@@ -116,12 +118,14 @@ async def set_password(services: Services, name: str, password: str) -> None:
     async with services.db.transaction() as conn:
         if not await user_store.set_password_hash(conn, name, password_hash):
             raise UnknownUser(f"no user named {name}")
+    services.user_changed(name)
 
 
 async def set_disabled(services: Services, name: str, disabled: bool = True) -> None:
     async with services.db.transaction() as conn:
         if not await user_store.set_disabled(conn, name, disabled):
             raise UnknownUser(f"no user named {name}")
+    services.user_changed(name)
 
 
 async def set_also_email(services: Services, name: str, also_email: bool) -> None:
@@ -129,6 +133,7 @@ async def set_also_email(services: Services, name: str, also_email: bool) -> Non
     async with services.db.transaction() as conn:
         if not await user_store.set_also_email(conn, name, also_email):
             raise UnknownUser(f"no user named {name}")
+    services.user_changed(name)
 
 
 async def local_user(services: Services, address: str) -> UserRow | None:
@@ -139,21 +144,59 @@ async def local_user(services: Services, address: str) -> UserRow | None:
 
 
 class Authenticator:
-    """Checks Basic credentials, remembering successful argon2 verifications."""
+    """Checks Basic credentials, remembering successful argon2 verifications.
 
-    def __init__(self, services: Services, *, cache_size: int = 4096) -> None:
+    User rows are cached for ``user_ttl`` seconds (default 5) so that a
+    request with known credentials costs no database statement.  The cost:
+    disabling a user or changing their password from another process (the
+    ``caldav-sched user`` CLI, another ``serve``) takes effect here within
+    that TTL, not at once.  A change made through ``Services`` in this
+    process drops the cached row at once (``Services.user_changed``), and a
+    failed verification drops it too, so the next attempt reads the database.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        cache_size: int = 4096,
+        user_ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._services = services
         self._secret = os.urandom(32)
         self._verified: dict[tuple[str, bytes], str] = {}
         self._cache_size = cache_size
+        self._user_ttl = user_ttl
+        self._clock = clock
+        self._users: dict[str, tuple[float, UserRow]] = {}
+        services.user_listeners.append(self.forget)
 
     def _key(self, name: str, password: str) -> tuple[str, bytes]:
         digest = hashlib.blake2b(password.encode("utf-8"), key=self._secret, digest_size=32)
         return name, digest.digest()
 
-    async def authenticate(self, name: str, password: str) -> UserRow | None:
+    async def user(self, name: str) -> UserRow | None:
+        """The user row named *name*, from the short-lived cache or the database."""
+        now = self._clock()
+        cached = self._users.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         user = await user_store.get_user(self._services.db.reader(), name)
+        if user is not None:  # unknown names are not cached: they may be added any time
+            if len(self._users) >= self._cache_size:
+                self._users.clear()
+            self._users[name] = (now + self._user_ttl, user)
+        return user
+
+    def forget(self, name: str) -> None:
+        """Drop the cached row of *name* (the next request reads the database)."""
+        self._users.pop(name, None)
+
+    async def authenticate(self, name: str, password: str) -> UserRow | None:
+        user = await self.user(name)
         if user is None or user.disabled or not user.password_hash:
+            self.forget(name)
             return None
         key = self._key(name, password)
         if self._verified.get(key) == user.password_hash:
@@ -162,6 +205,7 @@ class Authenticator:
         try:
             await loop.run_in_executor(None, _hasher.verify, user.password_hash, password)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            self.forget(name)
             return None
         if len(self._verified) >= self._cache_size:
             self._verified.clear()

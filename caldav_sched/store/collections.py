@@ -27,11 +27,12 @@ class CollectionRow:
     dead_props: dict[str, str] = field(default_factory=dict)
 
 
-_SELECT = (
-    "SELECT c.id, c.owner_id, u.name AS owner, c.path, c.kind, c.displayname, c.description,"
+# The columns ``collection_from_row`` reads (aliases ``c`` and ``u``).
+COLUMNS = (
+    "c.id, c.owner_id, u.name AS owner, c.path, c.kind, c.displayname, c.description,"
     " c.color, c.timezone, c.components, c.dead_props, c.modseq, c.created_at"
-    " FROM collections c JOIN users u ON u.id = c.owner_id"
 )
+_SELECT = f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
 
 # Columns a PROPPATCH may set directly; everything else is a dead property.
 SETTABLE = ("displayname", "description", "color", "timezone", "components")
@@ -53,6 +54,11 @@ def _row(row: sqlite3.Row) -> CollectionRow:
         created_at=row["created_at"],
         dead_props=json.loads(row["dead_props"] or "{}"),
     )
+
+
+def collection_from_row(row: sqlite3.Row) -> CollectionRow:
+    """A collection from a row that selected ``COLUMNS`` (for joins in other modules)."""
+    return _row(row)
 
 
 async def insert_collection(

@@ -13,7 +13,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from caldav_sched.store.collections import next_modseq
+from caldav_sched.store.collections import COLUMNS as COLLECTION_COLUMNS
+from caldav_sched.store.collections import CollectionRow, collection_from_row, next_modseq
 from caldav_sched.store.db import Connection
 from caldav_sched.store.errors import UidConflict
 
@@ -48,6 +49,7 @@ class Change:
     etag: str | None
     size: int | None
     modified_at: str | None
+    component: str | None = None
 
 
 _META = (
@@ -120,6 +122,50 @@ async def get_object_at(
         (owner, path, name),
     )
     return _row(row, with_data) if row else None
+
+
+_META_AS = (
+    "o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, o.uid AS o_uid,"
+    " o.component AS o_component, o.etag AS o_etag, o.schedule_tag AS o_schedule_tag,"
+    " o.modseq AS o_modseq, length(o.data) AS o_size, o.modified_at AS o_modified_at"
+)
+
+
+async def get_collection_and_object(
+    conn: Connection, owner: str, path: str, name: str, *, with_data: bool = True
+) -> tuple[CollectionRow | None, ObjectRow | None]:
+    """A collection and one object in it by URL parts, in a single statement.
+
+    The collection is ``None`` when it does not exist; the object is ``None``
+    when the collection exists but holds no resource of that name.
+    """
+    columns = f"{COLLECTION_COLUMNS}, {_META_AS}" + (", o.data AS o_data" if with_data else "")
+    row = await _one(
+        conn,
+        f"SELECT {columns} FROM collections c JOIN users u ON u.id = c.owner_id"
+        " LEFT JOIN objects o ON o.collection_id = c.id AND o.name = ?"
+        " WHERE u.name = ? AND c.path = ?",
+        (name, owner, path),
+    )
+    if row is None:
+        return None, None
+    collection = collection_from_row(row)
+    if row["o_id"] is None:
+        return collection, None
+    obj = ObjectRow(
+        id=row["o_id"],
+        collection_id=row["o_collection_id"],
+        name=row["o_name"],
+        uid=row["o_uid"],
+        component=row["o_component"],
+        etag=row["o_etag"],
+        schedule_tag=row["o_schedule_tag"],
+        modseq=row["o_modseq"],
+        size=row["o_size"],
+        modified_at=row["o_modified_at"],
+        data=bytes(row["o_data"]) if with_data else None,
+    )
+    return collection, obj
 
 
 async def name_for_uid(conn: Connection, collection_id: int, uid: str) -> str | None:
@@ -279,7 +325,8 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
     """What changed after *modseq*: cost grows with the changes, not the collection."""
     rows = await _fetch(
         conn,
-        "SELECT ch.name, ch.modseq, ch.deleted, o.etag, length(o.data) AS size, o.modified_at"
+        "SELECT ch.name, ch.modseq, ch.deleted, o.etag, length(o.data) AS size, o.modified_at,"
+        " o.component"
         " FROM changes ch LEFT JOIN objects o"
         " ON o.collection_id = ch.collection_id AND o.name = ch.name"
         " WHERE ch.collection_id = ? AND ch.modseq > ? ORDER BY ch.modseq",
@@ -293,6 +340,7 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
             etag=r["etag"],
             size=r["size"],
             modified_at=r["modified_at"],
+            component=r["component"],
         )
         for r in rows
     ]

@@ -104,11 +104,34 @@ async def propfind(ctx: DavContext) -> web.StreamResponse:
     resource = await ctx.load(ctx.target(), with_data=request.wants_data)
     assert not isinstance(resource, Missing)
     result = xml.Multistatus()
-    result.add_propstat(ctx.href_of(resource), propstat(ctx, resource, request))
+    href = ctx.href_of(resource)
+    result.add_propstat(href, propstat(ctx, resource, request))
     if level != "0":
+        simple = simple_names(request)
         for child in await _children(ctx, resource, request.wants_data):
-            result.add_propstat(ctx.href_of(child), propstat(ctx, child, request))
+            if simple is not None and isinstance(child, CalendarObject):
+                # The common client poll (getetag and the like): no element trees.
+                row = child.row
+                result.add_rendered(
+                    xml.simple_response(
+                        ctx.hrefs.member(href, row.name),
+                        props.simple_object_values(
+                            simple, row.etag, row.component, row.size, row.modified_at
+                        ),
+                    )
+                )
+            else:
+                result.add_propstat(ctx.href_of(child), propstat(ctx, child, request))
     return multistatus_response(result)
+
+
+def simple_names(request: PropRequest) -> tuple[str, ...] | None:
+    """The asked names when an object's answer can be rendered from templates."""
+    if request.mode != "prop" or not request.names:
+        return None
+    if all(name in xml.SIMPLE_OBJECT_PROPERTIES for name in request.names):
+        return request.names
+    return None
 
 
 def multistatus_response(result: xml.Multistatus) -> web.Response:

@@ -32,6 +32,7 @@ from caldav_sched.dav.handlers.properties import (
     multistatus_response,
     parse_prop_request,
     propstat,
+    simple_names,
 )
 from caldav_sched.dav.resources import CalendarObject, Collection, Principal, PrincipalCollection
 from caldav_sched.dav.xml import caldav, dav
@@ -222,6 +223,26 @@ async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.R
     truncated = limit is not None and len(changes) > limit
     if truncated:
         changes = changes[:limit]
+    result = xml.Multistatus()
+    simple = simple_names(request)
+    if simple is not None:
+        # The common case (getetag and the like): rendered from the change log
+        # rows with string templates, no element tree per object.
+        base = ctx.href_of(target)
+        for change in changes:
+            href = ctx.hrefs.member(base, change.name)
+            if change.deleted:
+                result.add_rendered(xml.status_response(href, 404))
+                continue
+            values = props.simple_object_values(
+                simple,
+                change.etag or "",
+                change.component or "",
+                change.size or 0,
+                change.modified_at or "",
+            )
+            result.add_rendered(xml.simple_response(href, values))
+        return _sync_done(ctx, result, target, changes, truncated)
     rows: dict[str, ObjectRow] = {}
     live = [c.name for c in changes if not c.deleted]
     if request.wants_data:
@@ -234,14 +255,13 @@ async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.R
                     collection_id=target.row.id,
                     name=change.name,
                     uid="",
-                    component="",
+                    component=change.component or "",
                     etag=change.etag or "",
                     schedule_tag=None,
                     modseq=change.modseq,
                     size=change.size or 0,
                     modified_at=change.modified_at or "",
                 )
-    result = xml.Multistatus()
     data = CalendarDataRequest(root.find(dav("prop")))
     for change in changes:
         href = ctx.hrefs.object(target.user.name, target.row.path, change.name)
@@ -251,6 +271,16 @@ async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.R
             continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(href, _object_propstat(ctx, resource, request, data))
+    return _sync_done(ctx, result, target, changes, truncated)
+
+
+def _sync_done(
+    ctx: DavContext,
+    result: xml.Multistatus,
+    target: Collection,
+    changes: list[object_store.Change],
+    truncated: bool,
+) -> web.Response:
     if truncated:
         result.add_status(ctx.href_of(target), 507, dav("number-of-matches-within-limits"))
         new_modseq = changes[-1].modseq
