@@ -134,11 +134,20 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
         rows = await object_store.objects_of_component(reader, target.row.id, component)
         candidates = [(row, True) for row in rows]
     result = xml.Multistatus()
+    simple = simple_names(request)
+    base = ctx.href_of(target)
     for row, check in candidates:
         if check:
             assert row.data is not None
             if not query.matches(parse_calendar(row.data), flt, tz=tz):
                 continue
+        if simple is not None:
+            # getetag and the like: rendered from the row, no element tree.
+            values = props.simple_object_values(
+                simple, row.etag, row.component, row.size, row.modified_at
+            )
+            result.add_rendered(xml.simple_response(ctx.hrefs.member(base, row.name), values))
+            continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(ctx.href_of(resource), _object_propstat(ctx, resource, request, data))
     return multistatus_response(result)
