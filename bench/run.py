@@ -148,10 +148,13 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
     return out
 
 
-async def run_size(n: int, c: int, peers: Path | None, log, create_budget: float) -> tuple[dict, dict]:
+async def run_size(
+    n: int, c: int, peers: Path | None, log, create_budget: float, cache_kib: int | None = None
+) -> tuple[dict, dict]:
     results: dict[str, Result | None] = {}
     unavailable: dict[str, str] = {}
-    starters = [(CALDAV_SCHED, servers.start_caldav_sched)]
+    storage = {"cache_size_kib": cache_kib} if cache_kib else {}
+    starters = [(CALDAV_SCHED, lambda: servers.start_caldav_sched(storage=storage))]
     if peers is not None:
         try:
             python = servers.peers_env(peers, log=log)
@@ -206,7 +209,9 @@ async def main_async(args: argparse.Namespace) -> int:
     missing: dict[int, dict[str, str]] = {}
     peers = None if args.no_peers else Path(args.peers_env)
     for n in args.sizes:
-        runs[n], missing[n] = await run_size(n, args.concurrency, peers, log, args.create_budget)
+        runs[n], missing[n] = await run_size(
+            n, args.concurrency, peers, log, args.create_budget, args.cache_kib
+        )
     itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -261,6 +266,9 @@ def main() -> None:
                         help="seconds of a peer's create phase that are timed; the rest is "
                              "stored untimed")
     parser.add_argument("--json", default=str(HERE / "results.json"))
+    parser.add_argument("--cache-kib", type=int, default=None,
+                        help="caldav_sched's SQLite page cache per connection (storage.cache_size_kib);"
+                        " a small one shows the memory growth that is not page cache")
     args = parser.parse_args()
     sys.exit(asyncio.run(main_async(args)))
 
