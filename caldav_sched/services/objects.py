@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 
 from caldav_sched.domain.conditions import (
@@ -67,6 +68,11 @@ def _same_version(a: ObjectRow | None, b: ObjectRow | None) -> bool:
     return (a.etag if a else None) == (b.etag if b else None)
 
 
+def _mentions_attendees(data: bytes | None) -> bool:
+    """Whether stored data may hold attendees (a cheap test before parsing it)."""
+    return data is not None and re.search(rb"(?im)^attendee[;:]", data) is not None
+
+
 async def _plan(
     services: Services,
     user: UserRow,
@@ -78,9 +84,12 @@ async def _plan(
 ) -> scheduling.SchedulingPlan | None:
     if collection.kind != "calendar":
         return None  # scheduling inbox items are messages, not events
-    old = None
-    if current is not None and current.data is not None and current.uid == uid:
-        old = parse_calendar(current.data)
+    previous = current.data if current is not None and current.uid == uid else None
+    if not _mentions_attendees(previous) and not (
+        obj is not None and scheduling.has_attendees(obj.calendar)
+    ):
+        return None  # the common case: nothing to schedule, nothing more to read
+    old = parse_calendar(previous) if previous is not None else None
     floor = await itip_store.sequence_mark(services.db.reader(), user.id, uid)
     plan = scheduling.plan_change(
         user,

@@ -60,7 +60,8 @@ class SchedulingPlan:
     local: dict[str, UserRow] = field(default_factory=dict)
 
 
-def _has_attendees(cal: icalendar.Calendar | None) -> bool:
+def has_attendees(cal: icalendar.Calendar | None) -> bool:
+    """Whether an event or task of the object lists attendees."""
     if cal is None:
         return False
     return any("ATTENDEE" in c for c in cal.subcomponents if c.name in ("VEVENT", "VTODO"))
@@ -115,7 +116,7 @@ def plan_change(
     (a reply changed answers since it read), so the stored answers win
     (RFC 6638 §3.2.10).
     """
-    if not (_has_attendees(old) or _has_attendees(new)):
+    if not (has_attendees(old) or has_attendees(new)):
         return None
     if organizer_of(new if new is not None else old) is None and not (
         _owner_organizes(new, user) or _owner_organizes(old, user)
