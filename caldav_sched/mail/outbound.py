@@ -1,4 +1,4 @@
-"""Sending a rendered message: the ``Mailer`` protocol and its transports.
+"""Sending a rendered message: the transports behind the ``Mailer`` port.
 
 ``SmtpMailer`` talks SMTP through aiosmtplib (plain, STARTTLS or implicit
 TLS, optional AUTH, a timeout).  ``FileMailer`` is the embedded default: it
@@ -15,32 +15,11 @@ import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
 
 import aiosmtplib
 
 from caldav_sched.config import MailSettings, SmtpSettings
-from caldav_sched.errors import CaldavSchedError
-
-
-class DeliveryFailure(CaldavSchedError):
-    """The message could not be handed to the mail system."""
-
-
-class PermanentFailure(DeliveryFailure):
-    """The mail system refused the message for good."""
-
-
-class TransientFailure(DeliveryFailure):
-    """The mail system could not take the message now; try again later."""
-
-
-class Mailer(Protocol):
-    async def send(
-        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
-    ) -> str:
-        """Hand the message over; return the mail system's answer for the log."""
-        ...
+from caldav_sched.services.mailer import Mailer, PermanentFailure, TransientFailure
 
 
 class SmtpMailer:

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Mapping
 from typing import Protocol
 
-from caldav_sched.mail.outbound import DeliveryFailure, PermanentFailure
+from caldav_sched.services.mailer import DeliveryFailure, PermanentFailure
 from caldav_sched.queue.retry import next_delay
 from caldav_sched.services import Services
 from caldav_sched.services.delivery import Outcome

@@ -18,7 +18,7 @@ from caldav_sched.domain import imip
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
 from caldav_sched.domain.scheduling import ItipMessage, Method, ScheduleStatus, set_schedule_status
 from caldav_sched.domain.timespan import object_span
-from caldav_sched.mail.outbound import Mailer
+from caldav_sched.services.mailer import Mailer
 from caldav_sched.services import Services
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
