@@ -75,18 +75,6 @@ class PreconditionFailed(DavError):
     status = 412
 
 
-class PayloadTooLarge(DavError):
-    """The request body is too large."""
-
-    status = 413
-
-
-class UnsupportedMediaType(DavError):
-    """The request body has a media type this resource does not take."""
-
-    status = 415
-
-
 # -- WebDAV and CalDAV preconditions (rendered with a DAV:error body) --------
 
 
@@ -172,20 +160,6 @@ class ValidSyncToken(DavError):
 
     status = 403
     precondition = f"{{{DAV}}}valid-sync-token"
-
-
-class CannotModifyProtectedProperty(DavError):
-    """That property is protected."""
-
-    status = 403
-    precondition = f"{{{DAV}}}cannot-modify-protected-property"
-
-
-class NeedPrivileges(DavError):
-    """You lack the privileges for this request."""
-
-    status = 403
-    precondition = f"{{{DAV}}}need-privileges"
 
 
 class NumberOfMatchesWithinLimits(DavError):

@@ -82,12 +82,6 @@ def sub(parent: Element, tag: str, text: str | None = None) -> Element:
     return el
 
 
-def href_element(href: str) -> Element:
-    el = etree.Element(dav("href"))
-    el.text = href
-    return el
-
-
 def serialise(root: Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 

@@ -98,10 +98,6 @@ async def add_log(
     return cur.lastrowid or 0
 
 
-async def set_log_job(conn: Connection, log_id: int, job_id: int) -> None:
-    await conn.execute("UPDATE itip_log SET job_id = ? WHERE id = ?", (job_id, log_id))
-
-
 async def update_log_for_job(
     conn: Connection, job_id: int, *, state: str, detail: str | None, now: str
 ) -> None:

@@ -109,21 +109,6 @@ async def get_object(
     return _row(row, with_data) if row else None
 
 
-async def get_object_at(
-    conn: Connection, owner: str, path: str, name: str, *, with_data: bool = True
-) -> ObjectRow | None:
-    """One object by its URL parts, in a single statement (the GET path)."""
-    columns = _META + (", o.data" if with_data else "")
-    row = await _one(
-        conn,
-        f"SELECT {columns} FROM objects o"
-        " JOIN collections c ON c.id = o.collection_id JOIN users u ON u.id = c.owner_id"
-        " WHERE u.name = ? AND c.path = ? AND o.name = ?",
-        (owner, path, name),
-    )
-    return _row(row, with_data) if row else None
-
-
 _META_AS = (
     "o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, o.uid AS o_uid,"
     " o.component AS o_component, o.etag AS o_etag, o.schedule_tag AS o_schedule_tag,"

@@ -181,3 +181,27 @@ async def test_calendar_query_time_range_includes_recurring_instances(http, star
         h.text.rsplit("/", 1)[1] for h in etree.fromstring(body).findall("D:response/D:href", NS)
     )
     assert hrefs == expected
+
+
+async def test_calendar_data_with_limit_recurrence_set(http):
+    """RFC 4791 9.6.6: the master stays, overrides outside the range are left out."""
+    body = event(uid="series", start="20260105T090000Z", end="20260105T100000Z",
+                 extra="RRULE:FREQ=WEEKLY;COUNT=10\r\n").replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\r\nUID:series\r\nDTSTAMP:20260101T000000Z\r\n"
+        "RECURRENCE-ID:20260302T090000Z\r\nDTSTART:20260302T110000Z\r\n"
+        "DTEND:20260302T120000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nEND:VCALENDAR",
+    )
+    assert (await http.request("PUT", CAL + "series.ics", body, ICS))[0] == 201
+
+    def report(start: str, end: str) -> str:
+        return (
+            '<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f'<D:prop><C:calendar-data><C:limit-recurrence-set start="{start}" end="{end}"/>'
+            f"</C:calendar-data></D:prop><D:href>{CAL}series.ics</D:href></C:calendar-multiget>"
+        )
+
+    _, _, inside = await http.request("REPORT", CAL, report("20260301T000000Z", "20260401T000000Z"))
+    _, _, outside = await http.request("REPORT", CAL, report("20260101T000000Z", "20260201T000000Z"))
+    assert b"SUMMARY:Moved" in inside and b"RRULE:FREQ=WEEKLY" in inside
+    assert b"SUMMARY:Moved" not in outside and b"RRULE:FREQ=WEEKLY" in outside

@@ -37,7 +37,7 @@ from caldav_sched.dav.handlers.properties import (
 from caldav_sched.dav.resources import CalendarObject, Collection, Principal, PrincipalCollection
 from caldav_sched.dav.xml import caldav, dav
 from caldav_sched.domain import query
-from caldav_sched.domain.expand import expand
+from caldav_sched.domain.expand import expand, limit_recurrence_set
 from caldav_sched.domain.freebusy import busy_periods, freebusy_calendar
 from caldav_sched.domain.ical import parse_calendar
 from caldav_sched.store import objects as object_store
@@ -48,23 +48,35 @@ _TOKEN = re.compile(re.escape(props.SYNC_TOKEN_PREFIX) + r"(\d+)-(\d+)$")
 
 
 class CalendarDataRequest:
-    """How calendar-data is to be returned: as stored, or expanded."""
+    """How calendar-data is to be returned: as stored, expanded (RFC 4791
+    9.6.5), or with the overrides limited to a range (9.6.6)."""
 
     def __init__(self, prop: xml.Element | None) -> None:
         self.expand: query.TimeRange | None = None
+        self.limit: query.TimeRange | None = None
         if prop is not None:
             data = prop.find(caldav("calendar-data"))
             if data is not None:
                 expand_el = data.find(caldav("expand"))
                 if expand_el is not None:
                     self.expand = parse_expand(expand_el)
+                limit_el = data.find(caldav("limit-recurrence-set"))
+                if limit_el is not None:
+                    self.limit = parse_expand(limit_el)
+
+    @property
+    def transforms(self) -> bool:
+        return self.expand is not None or self.limit is not None
 
     def render(self, row: ObjectRow) -> xml.Element:
         assert row.data is not None
-        if self.expand is None:
-            text = row.data.decode("utf-8")
-        else:
+        if self.expand is not None:
             text = expand(parse_calendar(row.data), self.expand).to_ical().decode("utf-8")
+        elif self.limit is not None:
+            limited = limit_recurrence_set(parse_calendar(row.data), self.limit)
+            text = limited.to_ical().decode("utf-8")
+        else:
+            text = row.data.decode("utf-8")
         return xml.element(caldav("calendar-data"), text)
 
 
@@ -75,7 +87,7 @@ def _object_propstat(
     data: CalendarDataRequest,
 ) -> xml.PropStat:
     result = propstat(ctx, resource, request)
-    if data.expand is not None and request.wants_data:
+    if data.transforms and request.wants_data:
         result.found = [
             data.render(resource.row) if el.tag == caldav("calendar-data") else el
             for el in result.found

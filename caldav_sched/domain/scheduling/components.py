@@ -101,16 +101,6 @@ def find_attendee(comp: Component, address: str) -> vCalAddress | None:
     return None
 
 
-def attendee_addresses(comp: Component) -> list[str]:
-    """Normalised attendee addresses in order, without duplicates."""
-    seen: dict[str, None] = {}
-    for line in attendee_lines(comp):
-        address = normalize_address(line)
-        if address:
-            seen.setdefault(address, None)
-    return list(seen)
-
-
 def organizer_line(cal_or_comp: Calendar | Component) -> vCalAddress | None:
     """The first ORGANIZER property found (components agree on it)."""
     comps = [cal_or_comp] if cal_or_comp.name in SCHEDULABLE else schedulable(cal_or_comp)

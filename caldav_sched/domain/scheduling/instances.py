@@ -95,11 +95,6 @@ def by_key(cal: Calendar) -> dict[Key | None, Component]:
     return {component_key(c, series): c for c in schedulable(cal)}
 
 
-def master_of(cal: Calendar) -> Component | None:
-    """The component without RECURRENCE-ID, if any."""
-    return next((c for c in schedulable(cal) if c.get("RECURRENCE-ID") is None), None)
-
-
 def is_recurring(comp: Component) -> bool:
     """True when the component defines more than one instance."""
     return any(comp.get(p) is not None for p in ("RRULE", "RDATE", "EXRULE"))
