@@ -110,3 +110,11 @@ class Database:
         if not self._readers:
             raise DatabaseUnavailable("the database is not open")
         return self._readers[next(self._next_reader)]
+
+
+def where(**equal: object) -> tuple[str, list[object]]:
+    """`` WHERE a = ? AND b = ?`` for the filters that are not None, and their values."""
+    given = {name: value for name, value in equal.items() if value is not None}
+    if not given:
+        return "", []
+    return " WHERE " + " AND ".join(f"{name} = ?" for name in given), list(given.values())

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from caldav_sched.store.db import Connection
+from caldav_sched.store.db import Connection, where
 
 
 @dataclass(frozen=True)
@@ -100,15 +100,7 @@ async def settle_inbound(
 async def list_inbound(
     conn: Connection, *, state: str | None = None, uid: str | None = None, limit: int = 1000
 ) -> list[InboundRow]:
-    sql = f"SELECT {_COLUMNS} FROM inbound_messages"
-    clauses, args = [], []
-    if state is not None:
-        clauses.append("state = ?")
-        args.append(state)
-    if uid is not None:
-        clauses.append("uid = ?")
-        args.append(uid)
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    async with conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)) as cur:
+    filters, args = where(state=state, uid=uid)
+    sql = f"SELECT {_COLUMNS} FROM inbound_messages{filters} ORDER BY id DESC LIMIT ?"
+    async with conn.execute(sql, (*args, limit)) as cur:
         return [_row(r) for r in await cur.fetchall()]

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from caldav_sched.store.db import Connection
+from caldav_sched.store.db import Connection, where
 
 STATES = ("pending", "running", "retrying", "done", "failed")
 
@@ -169,17 +169,8 @@ async def get_job(conn: Connection, job_id: int) -> JobRow | None:
 async def list_jobs(
     conn: Connection, *, state: str | None = None, uid: str | None = None, limit: int = 1000
 ) -> list[JobRow]:
-    sql = f"SELECT {_COLUMNS} FROM jobs"
-    clauses, args = [], []
-    if state is not None:
-        clauses.append("state = ?")
-        args.append(state)
-    if uid is not None:
-        clauses.append("uid = ?")
-        args.append(uid)
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY id DESC LIMIT ?"
+    filters, args = where(state=state, uid=uid)
+    sql = f"SELECT {_COLUMNS} FROM jobs{filters} ORDER BY id DESC LIMIT ?"
     async with conn.execute(sql, (*args, limit)) as cur:
         return [_row(r) for r in await cur.fetchall()]
 
