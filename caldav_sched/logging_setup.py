@@ -2,7 +2,9 @@
 
 Everything goes to standard error (systemd's journal, or the terminal).
 A record may carry ``fields`` (a dict, passed as ``extra={"fields": ...}``):
-the request log does, and JSON output puts them under ``"http"``.  The
+the request log does, and JSON output puts them under ``"http"``.  A value
+that is not a JSON type is written as its ``str()`` (the request log's
+``url`` is built only then).  The
 handler installed here replaces an earlier one of ours and leaves any other
 handler on the root logger alone (a test runner's capture, for example).
 """

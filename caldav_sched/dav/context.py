@@ -76,7 +76,9 @@ class DavContext:
             return CalendarHome(owner)
         assert target.collection is not None
         if target.kind == "collection":
-            row = await collection_store.get_collection(reader, owner.name, target.collection)
+            row = await self.services.db.point_read(
+                collection_store.get_collection_blocking, owner.name, target.collection
+            )
             if row is None:
                 if allow_missing:
                     return Missing(target)
@@ -84,8 +86,9 @@ class DavContext:
             return Collection(owner, row)
         assert target.name is not None
         # One statement: the collection and, when it exists, the object in it.
-        collection, obj = await object_store.get_collection_and_object(
-            reader, owner.name, target.collection, target.name, with_data=with_data
+        collection, obj = await self.services.db.point_read(
+            object_store.get_collection_and_object_blocking,
+            owner.name, target.collection, target.name, with_data=with_data,
         )
         if collection is None:
             if allow_missing:
@@ -102,8 +105,8 @@ class DavContext:
         if target.user != self.user.name:
             raise Forbidden("you may only change your own calendars")
         assert target.collection is not None
-        row = await collection_store.get_collection(
-            self.services.db.reader(), self.user.name, target.collection
+        row = await self.services.db.point_read(
+            collection_store.get_collection_blocking, self.user.name, target.collection
         )
         if row is None:
             raise NotFound(f"no collection {target.collection}")

@@ -136,6 +136,18 @@ def render_metrics(metrics: RequestMetrics, health: Health | None) -> str:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class _RequestUrl:
+    """The request's full URL, built only if a formatter asks for it (JSON logs do)."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+
+    def __str__(self) -> str:
+        return str(self._request.url)
+
+
 def observe_middleware(
     metrics: RequestMetrics, *, log_requests: bool
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
@@ -171,7 +183,7 @@ def observe_middleware(
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
                     "bytes": size,
-                    "url": str(request.url),
+                    "url": _RequestUrl(request),
                 }
                 access_log.info(
                     "%s %s %s %d %.1fms user=%s",

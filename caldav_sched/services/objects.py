@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sqlite3
 from dataclasses import dataclass
 
 from caldav_sched.domain.conditions import (
@@ -102,16 +103,19 @@ async def _plan(
     )
     if plan is None or not plan.messages:
         return plan
-    return await _with_local_recipients(services, plan)
+    plan = await _with_local_recipients(services, plan)
+    plan.serialise_messages()
+    return plan
 
 
 async def _with_local_recipients(
     services: Services, plan: scheduling.SchedulingPlan
 ) -> scheduling.SchedulingPlan:
     """Find the recipients who are users here; they are delivered to directly (1.2)."""
+    users = await user_service.local_users(services, (m.recipient for m in plan.messages))
     local = {}
     for message in plan.messages:
-        user = await user_service.local_user(services, message.recipient)
+        user = users.get(message.recipient.strip().lower().removeprefix("mailto:"))
         if user is not None:
             local[normalize_address(message.recipient)] = user
     stored = plan.stored
@@ -152,15 +156,14 @@ async def put_object(
     obj = parse_object(body)
     if obj.component not in collection.components:
         raise ComponentNotSupported(f"this calendar does not take {obj.component}")
+    if not scheduling.has_attendees(obj.calendar):
+        outcome = await _put_unscheduled(services, collection, name, obj, preconditions)
+        if outcome is not None:
+            return outcome
     reader = services.db.reader()
     for _ in range(ATTEMPTS):
         current = await object_store.get_object(reader, collection.id, name)
-        if not preconditions_hold(preconditions, current.etag if current else None):
-            raise PreconditionFailed(
-                "the resource exists" if current else "the resource does not exist"
-            )
-        if not schedule_tag_holds(preconditions, current.schedule_tag if current else None):
-            raise PreconditionFailed("the Schedule-Tag does not match")
+        _check_preconditions(preconditions, current)
         plan = await _plan(services, user, collection, current, obj, obj.uid, preconditions)
         data = obj.data
         calendar = obj.calendar
@@ -210,6 +213,61 @@ async def put_object(
             created=current is None, etag=etag, jobs=jobs, schedule_tag=schedule_tag
         )
     raise Contention()
+
+
+async def _put_unscheduled(
+    services: Services,
+    collection: CollectionRow,
+    name: str,
+    obj: CalendarObject,
+    preconditions: Preconditions,
+) -> PutOutcome | None:
+    """Store an object without attendees in one transaction and one trip to the writer.
+
+    The common write: nothing to schedule unless the version it replaces was
+    a scheduled one (its attendees must hear of the change); then this
+    returns None, having written nothing, and ``put_object`` plans it.
+    """
+    span_start, span_end = object_span(obj.calendar)
+    instances = instance_index(obj.calendar)
+    etag = etag_for(obj.data)
+    now = services.timestamp()
+
+    def work(raw: sqlite3.Connection) -> PutOutcome | None:
+        current = object_store.get_object_blocking(raw, collection.id, name)
+        _check_preconditions(preconditions, current)
+        if current is not None and current.uid == obj.uid and _mentions_attendees(current.data):
+            return None
+        schedule_tag = current.schedule_tag if current is not None else None
+        try:
+            object_store.write_object_blocking(
+                raw,
+                collection_id=collection.id,
+                name=name,
+                uid=obj.uid,
+                component=obj.component,
+                etag=etag,
+                data=obj.data,
+                span_start=span_start,
+                span_end=span_end,
+                instances=instances,
+                modified_at=now,
+                schedule_tag=schedule_tag,
+            )
+        except UidConflict as exc:
+            raise UidInUse(exc.name) from exc
+        return PutOutcome(created=current is None, etag=etag, schedule_tag=schedule_tag)
+
+    return await services.db.write(work)
+
+
+def _check_preconditions(preconditions: Preconditions, current: ObjectRow | None) -> None:
+    if not preconditions_hold(preconditions, current.etag if current else None):
+        raise PreconditionFailed(
+            "the resource exists" if current else "the resource does not exist"
+        )
+    if not schedule_tag_holds(preconditions, current.schedule_tag if current else None):
+        raise PreconditionFailed("the Schedule-Tag does not match")
 
 
 async def delete_object(

@@ -58,6 +58,21 @@ class SchedulingPlan:
     role: str = "organizer"  # or "attendee": the user's own copy of another's event
     # Recipients who are users of this server, by normalised address.
     local: dict[str, UserRow] = field(default_factory=dict)
+    # Each distinct message calendar as it goes on the wire, by id(); attendees
+    # who see the same instances share one calendar, so it is serialised once.
+    _wire: dict[int, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def wire(self, message: ItipMessage) -> bytes:
+        """The message's iCalendar octets (RFC 5545 CRLF, folded)."""
+        key = id(message.calendar)
+        if key not in self._wire:
+            self._wire[key] = message.to_ical()
+        return self._wire[key]
+
+    def serialise_messages(self) -> None:
+        """Serialise every message now, so the write transaction does not."""
+        for message in self.messages:
+            self.wire(message)
 
 
 def has_attendees(cal: icalendar.Calendar | None) -> bool:
@@ -291,7 +306,7 @@ async def _queue_mail(
             "token": token,
             "organizer_name": organizer_name,
             "organizer_address": organizer_address,
-            "calendar": message.to_ical().decode("utf-8"),
+            "calendar": plan.wire(message).decode("utf-8"),
         },
         run_after=now_epoch,
         now=now,

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import argon2
@@ -141,6 +141,13 @@ async def local_user(services: Services, address: str) -> UserRow | None:
     mailbox = address.strip().lower().removeprefix("mailto:")
     user = await user_store.get_user_by_email(services.db.reader(), mailbox)
     return user if user is not None and not user.disabled else None
+
+
+async def local_users(services: Services, addresses: Iterable[str]) -> dict[str, UserRow]:
+    """The enabled users of this server among these addresses, by mailbox (lower case)."""
+    mailboxes = sorted({a.strip().lower().removeprefix("mailto:") for a in addresses})
+    users = await user_store.get_users_by_email(services.db.reader(), mailboxes)
+    return {u.email.lower(): u for u in users if not u.disabled}
 
 
 class Authenticator:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from caldav_sched.store.db import Connection
+from caldav_sched.store.db import Connection, in_thread
 from caldav_sched.store.errors import DuplicateName
 
 
@@ -99,9 +99,12 @@ async def insert_collection(
 
 
 async def get_collection(conn: Connection, owner: str, path: str) -> CollectionRow | None:
-    sql = f"{_SELECT} WHERE u.name = ? AND c.path = ?"
-    rows = list(await conn.execute_fetchall(sql, (owner, path)))
-    row = rows[0] if rows else None
+    return await in_thread(conn, get_collection_blocking, owner, path)
+
+
+def get_collection_blocking(raw: sqlite3.Connection, owner: str, path: str) -> CollectionRow | None:
+    """A collection by its owner and path (a lookup by key, ``Database.point_read``)."""
+    row = raw.execute(f"{_SELECT} WHERE u.name = ? AND c.path = ?", (owner, path)).fetchone()
     return _row(row) if row else None
 
 
@@ -149,13 +152,14 @@ async def delete_collection(conn: Connection, collection_id: int) -> None:
 
 async def next_modseq(conn: Connection, collection_id: int) -> int:
     """Hand out the next change number of a collection (inside a write)."""
-    rows = list(
-        await conn.execute_fetchall(
-            "UPDATE collections SET modseq = modseq + 1 WHERE id = ? RETURNING modseq",
-            (collection_id,),
-        )
-    )
-    row = rows[0] if rows else None
+    return await in_thread(conn, next_modseq_blocking, collection_id)
+
+
+def next_modseq_blocking(raw: sqlite3.Connection, collection_id: int) -> int:
+    row = raw.execute(
+        "UPDATE collections SET modseq = modseq + 1 WHERE id = ? RETURNING modseq",
+        (collection_id,),
+    ).fetchone()
     if row is None:
         raise LookupError(f"no collection {collection_id}")
     return int(row[0])

@@ -5,6 +5,20 @@ WAL mode lets readers run beside the writer.  Every write goes through
 ``BEGIN IMMEDIATE`` transaction on the single writer connection, so writes
 are short, serialised and never interleaved.  sqlite3 runs in aiosqlite's
 threads, never on the event loop.
+
+A write that is a handful of statements runs as one plain function in the
+writer's thread (``Database.write``, ``in_thread``): one trip to the thread
+and back instead of one per statement, so the write lock is held for the
+time the statements take rather than for as many turns of a busy event loop.
+
+One exception to "never on the event loop": ``Database.point_read`` runs a
+lookup of one row by its key (the GET of one object) on the loop itself,
+through a read-only connection of its own.  Such a read costs tens of
+microseconds; the trip to a reader thread and back costs more than that in
+thread wake-ups and in handing the interpreter lock back and forth.  WAL
+readers do not wait for the writer; should one ever find the database busy
+(a checkpoint resetting the log), it waits at most a few milliseconds and
+then the read goes to a reader thread as usual.
 """
 
 from __future__ import annotations
@@ -12,15 +26,57 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from caldav_sched.store.errors import DatabaseUnavailable
 
 Connection = aiosqlite.Connection
+T = TypeVar("T")
+
+
+async def in_thread(conn: Connection, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(sqlite3_connection, *args, **kwargs)`` in ``conn``'s own thread.
+
+    For store functions that run several statements: they go to the thread
+    in one trip.  aiosqlite has no public call for this; its queue method
+    ``_execute`` (present since its first releases, pinned in pyproject) is
+    used here and nowhere else.
+    """
+    return await conn._execute(_call, conn, work, args, kwargs)
+
+
+def _call(conn: Connection, work: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    return work(conn._conn, *args, **kwargs)
+
+
+# How long a read on the event loop may wait for a busy database before it
+# moves to a reader thread (milliseconds).
+POINT_READ_BUSY_MS = 5
+
+
+def _point_reader(path: str, cache_kib: int) -> sqlite3.Connection:
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.row_factory = sqlite3.Row
+    raw.execute(f"PRAGMA busy_timeout = {POINT_READ_BUSY_MS}")
+    raw.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+    raw.execute("PRAGMA query_only = ON")
+    return raw
+
+
+def _transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(raw)
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return result
 
 
 async def _connect(path: str, *, read_only: bool, cache_kib: int) -> Connection:
@@ -54,6 +110,7 @@ class Database:
         self._cache_kib = cache_kib
         self._writer: Connection | None = None
         self._readers: list[Connection] = []
+        self._point: sqlite3.Connection | None = None
         self._next_reader = itertools.cycle(range(readers))
         self._write_lock = asyncio.Lock()
 
@@ -72,12 +129,19 @@ class Database:
                 self._readers.append(
                     await _connect(self.path, read_only=True, cache_kib=self._cache_kib)
                 )
+            try:
+                self._point = _point_reader(self.path, self._cache_kib)
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(f"cannot use database {self.path}: {exc}") from exc
         except DatabaseUnavailable:
             await self.close()
             raise
 
     async def close(self) -> None:
         async with self._write_lock:
+            if self._point is not None:
+                self._point.close()
+                self._point = None
             for conn in self._readers:
                 await conn.close()
             self._readers.clear()
@@ -104,6 +168,32 @@ class Database:
                 raise
             else:
                 await conn.execute("COMMIT")
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` as one write transaction in the writer's thread.
+
+        ``work`` is plain, blocking sqlite3 code (the store's ``*_blocking``
+        functions) and must not touch the event loop; it commits when it
+        returns and rolls back when it raises, and its result or exception
+        comes back here.
+        """
+        async with self._write_lock:
+            return await in_thread(self.writer, _transaction, work)
+
+    async def point_read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``work(sqlite3_connection, *args, **kwargs)``, a lookup by key, on the loop.
+
+        Only for reads of a row or two through an index (see the module
+        docstring); anything that scans goes to ``reader()``.
+        """
+        if self._point is None:
+            raise DatabaseUnavailable("the database is not open")
+        try:
+            return work(self._point, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        return await in_thread(self.reader(), work, *args, **kwargs)
 
     def reader(self) -> Connection:
         """A read-only connection; each statement sees a committed snapshot."""

@@ -12,10 +12,15 @@ import dataclasses
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from caldav_sched.store.collections import COLUMNS as COLLECTION_COLUMNS
-from caldav_sched.store.collections import CollectionRow, collection_from_row, next_modseq
-from caldav_sched.store.db import Connection
+from caldav_sched.store.collections import (
+    CollectionRow,
+    collection_from_row,
+    next_modseq_blocking,
+)
+from caldav_sched.store.db import Connection, in_thread
 from caldav_sched.store.errors import UidConflict
 
 # Stand-ins for an unbounded span, so both bounds stay plain indexed integers.
@@ -100,13 +105,21 @@ async def _one(conn: Connection, sql: str, args: Sequence[object]) -> sqlite3.Ro
 async def get_object(
     conn: Connection, collection_id: int, name: str, *, with_data: bool = True
 ) -> ObjectRow | None:
-    columns = _META + (", o.data" if with_data else "")
-    row = await _one(
-        conn,
-        f"SELECT {columns} FROM objects o WHERE o.collection_id = ? AND o.name = ?",
-        (collection_id, name),
-    )
+    row = await _one(conn, _get_object_sql(with_data), (collection_id, name))
     return _row(row, with_data) if row else None
+
+
+def get_object_blocking(
+    raw: sqlite3.Connection, collection_id: int, name: str, *, with_data: bool = True
+) -> ObjectRow | None:
+    """``get_object`` for code already in a connection's thread (``Database.write``)."""
+    row = raw.execute(_get_object_sql(with_data), (collection_id, name)).fetchone()
+    return _row(row, with_data) if row else None
+
+
+def _get_object_sql(with_data: bool) -> str:
+    columns = _META + (", o.data" if with_data else "")
+    return f"SELECT {columns} FROM objects o WHERE o.collection_id = ? AND o.name = ?"
 
 
 _META_AS = (
@@ -116,22 +129,22 @@ _META_AS = (
 )
 
 
-async def get_collection_and_object(
-    conn: Connection, owner: str, path: str, name: str, *, with_data: bool = True
+def get_collection_and_object_blocking(
+    raw: sqlite3.Connection, owner: str, path: str, name: str, *, with_data: bool = True
 ) -> tuple[CollectionRow | None, ObjectRow | None]:
     """A collection and one object in it by URL parts, in a single statement.
 
     The collection is ``None`` when it does not exist; the object is ``None``
-    when the collection exists but holds no resource of that name.
+    when the collection exists but holds no resource of that name.  A lookup
+    by key (``Database.point_read``).
     """
     columns = f"{COLLECTION_COLUMNS}, {_META_AS}" + (", o.data AS o_data" if with_data else "")
-    row = await _one(
-        conn,
+    row = raw.execute(
         f"SELECT {columns} FROM collections c JOIN users u ON u.id = c.owner_id"
         " LEFT JOIN objects o ON o.collection_id = c.id AND o.name = ?"
         " WHERE u.name = ? AND c.path = ?",
         (name, owner, path),
-    )
+    ).fetchone()
     if row is None:
         return None, None
     collection = collection_from_row(row)
@@ -235,8 +248,13 @@ async def objects_of_component(
     return [_row(r, True) for r in rows]
 
 
-async def write_object(
-    conn: Connection,
+async def write_object(conn: Connection, **fields: Any) -> int:
+    """Create or replace an object; returns its new modification sequence."""
+    return await in_thread(conn, write_object_blocking, **fields)
+
+
+def write_object_blocking(
+    raw: sqlite3.Connection,
     *,
     collection_id: int,
     name: str,
@@ -250,12 +268,17 @@ async def write_object(
     schedule_tag: str | None = None,
     instances: Sequence[tuple[int, int]] | None = None,
 ) -> int:
-    """Create or replace an object; returns its new modification sequence."""
-    holder = await name_for_uid(conn, collection_id, uid)
-    if holder is not None and holder != name:
-        raise UidConflict(holder)
-    modseq = await next_modseq(conn, collection_id)
-    await conn.execute(
+    """``write_object`` inside the caller's transaction, in the connection's thread.
+
+    Raises UidConflict when another resource of the collection has the UID.
+    """
+    holder = raw.execute(
+        "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
+    ).fetchone()
+    if holder is not None and holder[0] != name:
+        raise UidConflict(holder[0])
+    modseq = next_modseq_blocking(raw, collection_id)
+    raw.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
         " modseq, span_start, span_end, modified_at, instances)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -280,25 +303,29 @@ async def write_object(
             encode_instances(instances),
         ),
     )
-    await _record_change(conn, collection_id, name, modseq, deleted=False)
+    _record_change(raw, collection_id, name, modseq, deleted=False)
     return modseq
 
 
 async def delete_object(conn: Connection, collection_id: int, name: str) -> bool:
-    cur = await conn.execute(
+    return await in_thread(conn, delete_object_blocking, collection_id, name)
+
+
+def delete_object_blocking(raw: sqlite3.Connection, collection_id: int, name: str) -> bool:
+    cur = raw.execute(
         "DELETE FROM objects WHERE collection_id = ? AND name = ?", (collection_id, name)
     )
     if cur.rowcount == 0:
         return False
-    modseq = await next_modseq(conn, collection_id)
-    await _record_change(conn, collection_id, name, modseq, deleted=True)
+    modseq = next_modseq_blocking(raw, collection_id)
+    _record_change(raw, collection_id, name, modseq, deleted=True)
     return True
 
 
-async def _record_change(
-    conn: Connection, collection_id: int, name: str, modseq: int, *, deleted: bool
+def _record_change(
+    raw: sqlite3.Connection, collection_id: int, name: str, modseq: int, *, deleted: bool
 ) -> None:
-    await conn.execute(
+    raw.execute(
         "INSERT INTO changes (collection_id, name, modseq, deleted) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = excluded.modseq,"
         " deleted = excluded.deleted",

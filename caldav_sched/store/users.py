@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caldav_sched.store.db import Connection
@@ -70,6 +71,15 @@ async def get_user_by_email(conn: Connection, email: str) -> UserRow | None:
     )
     row = rows[0] if rows else None
     return _row(row) if row else None
+
+
+async def get_users_by_email(conn: Connection, emails: Sequence[str]) -> list[UserRow]:
+    """The users holding any of these addresses, in one statement."""
+    if not emails:
+        return []
+    marks = ", ".join("lower(?)" for _ in emails)
+    sql = f"SELECT {_COLUMNS} FROM users WHERE lower(email) IN ({marks})"
+    return [_row(r) for r in await conn.execute_fetchall(sql, tuple(emails))]
 
 
 async def list_users(conn: Connection) -> list[UserRow]:

@@ -42,8 +42,10 @@ def proxied(tmp_path):
 
 
 def access_records(caplog, path: str) -> list[dict]:
+    """The access log's fields as a JSON log line would show them (values as text)."""
     return [
-        r.fields for r in caplog.records
+        {k: v if v is None or isinstance(v, (int, float)) else str(v) for k, v in r.fields.items()}
+        for r in caplog.records
         if r.name == "caldav_sched.access" and r.fields["path"] == path
     ]
 

@@ -129,6 +129,7 @@ def build_request(
     reason: str,
     sender: str,
     method: str = "REQUEST",
+    shared: dict[object, tuple[Calendar, int, str]] | None = None,
 ) -> ItipMessage | None:
     """The REQUEST that shows ``attendee`` exactly the instances they are in.
 
@@ -136,34 +137,58 @@ def build_request(
     overrides; an attendee on the master but not on an override gets an
     EXDATE for that instance in their copy (sabre's per-attendee instance
     lists, anchors 6.4 #28).  None when the attendee is in no component.
+
+    ``shared`` memoises the message per set of instances within one plan:
+    attendees who see the same instances get the same (read-only) Calendar,
+    so an invitation to ten people is built once, not ten times.  Nothing
+    private to one attendee goes into a REQUEST, so this changes no byte.
     """
-    series = Series.of(cal)
     comps = by_key(cal)
     present = {k for k, c in comps.items() if find_attendee(c, attendee) is not None}
     if not present:
         return None
-    out: list[Component] = []
-    rids: list[str] = []
-    if None in present:
-        master = outbound_component(comps[None], now=now, sequence=sequence_of(comps[None]))
-        excluded = [k for k in comps if k is not None and k not in present]
-        if excluded:
-            master.add("EXDATE", [series.local(k) for k in sorted(excluded, key=_sort_key)])
-        out.append(master)
-    for key in sorted((k for k in present if k is not None), key=_sort_key):
-        out.append(outbound_component(comps[key], now=now, sequence=sequence_of(comps[key])))
-        rids.append(label(key))
+    rids = tuple(label(k) for k in sorted((k for k in present if k is not None), key=_sort_key))
+    memo_key = (method, frozenset(present))
+    if shared is not None and memo_key in shared:
+        calendar, sequence, uid = shared[memo_key]
+    else:
+        calendar, sequence, uid = _request_calendar(cal, comps, present, now=now, method=method)
+        if shared is not None:
+            shared[memo_key] = (calendar, sequence, uid)
     return ItipMessage(
         method=Method(method),
         recipient=normalize_address(attendee),
         sender=sender,
-        uid=str(out[0]["UID"]),
-        sequence=max(sequence_of(c) for c in out),
+        uid=uid,
+        sequence=sequence,
         reason=reason,
-        recurrence_ids=tuple(rids),
+        recurrence_ids=rids,
         includes_master=None in present,
-        calendar=new_itip_calendar(method, cal, out),
+        calendar=calendar,
     )
+
+
+def _request_calendar(
+    cal: Calendar,
+    comps: dict[Key | None, Component],
+    present: set[Key | None],
+    *,
+    now: datetime,
+    method: str,
+) -> tuple[Calendar, int, str]:
+    """The REQUEST's VCALENDAR for these instances, its SEQUENCE and UID."""
+    out: list[Component] = []
+    if None in present:
+        master = outbound_component(comps[None], now=now, sequence=sequence_of(comps[None]))
+        excluded = [k for k in comps if k is not None and k not in present]
+        if excluded:
+            series = Series.of(cal)
+            master.add("EXDATE", [series.local(k) for k in sorted(excluded, key=_sort_key)])
+        out.append(master)
+    for key in sorted((k for k in present if k is not None), key=_sort_key):
+        out.append(outbound_component(comps[key], now=now, sequence=sequence_of(comps[key])))
+    sequence = max(sequence_of(c) for c in out)
+    return new_itip_calendar(method, cal, out), sequence, str(out[0]["UID"])
 
 
 def build_cancel(

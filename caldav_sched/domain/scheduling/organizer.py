@@ -121,11 +121,13 @@ def plan_organizer_change(
     messages: list[ItipMessage] = []
     skipped: list[Skipped] = []
     reverted = _reverted_overrides(old_comps, new_comps, new_series)
+    requests: dict[object, tuple[Calendar, int, str]] = {}  # one REQUEST per instance set
     for address in _addresses(stored, old):
         if address == org or address == normalize_address(organizer):
             continue
         planned = _plan_attendee(
-            address, old, stored, old_comps, new_comps, changes, forced, reverted, org, now
+            address, old, stored, old_comps, new_comps, changes, forced, reverted, org, now,
+            requests,
         )
         if not planned:
             continue
@@ -411,6 +413,7 @@ def _plan_attendee(
     reverted: dict[Key, Changes],
     org: str,
     now: datetime,
+    requests: dict[object, tuple[Calendar, int, str]],
 ) -> list[ItipMessage]:
     """The messages one attendee needs, CANCELs before the REQUEST."""
     was = _active(old_comps, address)
@@ -474,7 +477,8 @@ def _plan_attendee(
     if address in forced:
         reasons.append("SCHEDULE-FORCE-SEND=REQUEST")
     if reasons:
-        request = build_request(stored, address, now=now, reason="; ".join(reasons), sender=org)
+        request = build_request(stored, address, now=now, reason="; ".join(reasons), sender=org,
+                                shared=requests)
         if request is not None:
             messages.append(request)
     return messages
