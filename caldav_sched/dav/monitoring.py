@@ -104,6 +104,17 @@ def render_metrics(metrics: RequestMetrics, health: Health | None) -> str:
     family("caldav_sched_process_start_time_seconds", "gauge", "When this process started (Unix time).")
     lines.append(f"caldav_sched_process_start_time_seconds {_number(metrics.started)}")
 
+    memory = monitoring_service.memory()
+    if memory.resident_bytes is not None:
+        family("process_resident_memory_bytes", "gauge", "Resident memory of this process.")
+        lines.append(f"process_resident_memory_bytes {memory.resident_bytes}")
+    if memory.sqlite_bytes is not None:
+        family(
+            "caldav_sched_sqlite_memory_bytes", "gauge",
+            "Heap memory SQLite holds in this process (page caches above all).",
+        )
+        lines.append(f"caldav_sched_sqlite_memory_bytes {memory.sqlite_bytes}")
+
     family("caldav_sched_database_up", "gauge", "1 when the database answers, else 0.")
     lines.append(f"caldav_sched_database_up {0 if health is None else 1}")
     if health is not None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from caldav_sched.services import Services
 from caldav_sched.store import stats as stats_store
+from caldav_sched.store.db import sqlite_memory_bytes
 from caldav_sched.store.stats import QueueStats, Totals
 
 
@@ -47,3 +48,24 @@ async def health(services: Services) -> Health:
         totals=totals,
         oldest_waiting_age=_age(queue.oldest_waiting_created_at, services.clock.now()),
     )
+
+
+@dataclass(frozen=True)
+class Memory:
+    """This process's memory, and SQLite's part of it (None where unknown)."""
+
+    resident_bytes: int | None
+    sqlite_bytes: int | None
+
+
+def memory() -> Memory:
+    resident = None
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    resident = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        pass
+    return Memory(resident_bytes=resident, sqlite_bytes=sqlite_memory_bytes())

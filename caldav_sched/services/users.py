@@ -34,6 +34,10 @@ INBOX = "inbox"
 OUTBOX = "outbox"
 
 _hasher = argon2.PasswordHasher()
+# Each argon2 verification takes the hasher's memory cost (64 MiB by
+# default) for tens of milliseconds: a burst of new connections, or of wrong
+# passwords, would otherwise take that much per request at once.
+VERIFICATIONS_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,10 @@ class Authenticator:
     that TTL, not at once.  A change made through ``Services`` in this
     process drops the cached row at once (``Services.user_changed``), and a
     failed verification drops it too, so the next attempt reads the database.
+
+    Requests that arrive together with the same credentials (a client's
+    parallel connections) share one argon2 verification, and at most
+    ``VERIFICATIONS_AT_ONCE`` run at a time, which bounds the memory they take.
     """
 
     def __init__(
@@ -177,6 +185,8 @@ class Authenticator:
         self._user_ttl = user_ttl
         self._clock = clock
         self._users: dict[str, tuple[float, UserRow]] = {}
+        self._pending: dict[tuple[str, bytes, str], asyncio.Future[bool]] = {}
+        self._verifying = asyncio.Semaphore(VERIFICATIONS_AT_ONCE)
         services.user_listeners.append(self.forget)
 
     def _key(self, name: str, password: str) -> tuple[str, bytes]:
@@ -208,13 +218,30 @@ class Authenticator:
         key = self._key(name, password)
         if self._verified.get(key) == user.password_hash:
             return user
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, _hasher.verify, user.password_hash, password)
-        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        if not await self._verify(key, user.password_hash, password):
             self.forget(name)
             return None
         if len(self._verified) >= self._cache_size:
             self._verified.clear()
         self._verified[key] = user.password_hash
         return user
+
+    async def _verify(self, key: tuple[str, bytes], password_hash: str, password: str) -> bool:
+        """One argon2 verification for every request waiting on the same credentials."""
+        pending_key = (*key, password_hash)
+        pending = self._pending.get(pending_key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._run_verification(password_hash, password))
+            self._pending[pending_key] = pending
+            pending.add_done_callback(lambda _done: self._pending.pop(pending_key, None))
+        # Shielded: a client that hangs up does not cancel the others' answer.
+        return await asyncio.shield(pending)
+
+    async def _run_verification(self, password_hash: str, password: str) -> bool:
+        async with self._verifying:
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, _hasher.verify, password_hash, password)
+            except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+                return False
+            return True

@@ -24,6 +24,9 @@ then the read goes to a reader thread as usual.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import functools
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -200,6 +203,38 @@ class Database:
         if not self._readers:
             raise DatabaseUnavailable("the database is not open")
         return self._readers[next(self._next_reader)]
+
+
+@functools.cache
+def _sqlite_library() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return None
+    try:
+        library = ctypes.CDLL(name)
+        library.sqlite3_status64.argtypes = [
+            ctypes.c_int, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64),
+            ctypes.c_int,
+        ]
+    except (OSError, AttributeError):
+        return None
+    return library
+
+
+def sqlite_memory_bytes() -> int | None:
+    """Heap memory SQLite holds in this process (its page caches above all).
+
+    Read with ``sqlite3_status64(SQLITE_STATUS_MEMORY_USED)`` from the shared
+    SQLite library Python's sqlite3 module uses.  None when that library
+    cannot be found or says nothing (a Python built with SQLite inside).
+    """
+    library = _sqlite_library()
+    if library is None:
+        return None
+    current, highest = ctypes.c_int64(0), ctypes.c_int64(0)
+    if library.sqlite3_status64(0, ctypes.byref(current), ctypes.byref(highest), 0) != 0:
+        return None
+    return current.value or None
 
 
 def where(**equal: object) -> tuple[str, list[object]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import basic
@@ -131,6 +133,55 @@ async def test_unauthenticated_requests_get_401_with_a_challenge(http, auth):
     status, headers, _ = await http.request("PROPFIND", CAL, headers={"Depth": "0"}, auth=auth)
     assert status == 401
     assert headers["WWW-Authenticate"].startswith('Basic realm="')
+
+
+@pytest.fixture
+def counted_verifications(monkeypatch):
+    """Counts argon2 verifications and the most that ran at the same time."""
+    import threading
+
+    from caldav_sched.services import users as user_service
+
+    seen = {"calls": 0, "running": 0, "most": 0}
+    lock = threading.Lock()
+    hasher = user_service._hasher
+
+    class CountingHasher:
+        def verify(self, password_hash: str, password: str) -> bool:
+            with lock:
+                seen["calls"] += 1
+                seen["running"] += 1
+                seen["most"] = max(seen["most"], seen["running"])
+            try:
+                return hasher.verify(password_hash, password)
+            finally:
+                with lock:
+                    seen["running"] -= 1
+
+    monkeypatch.setattr(user_service, "_hasher", CountingHasher())
+    return seen
+
+
+async def test_a_burst_of_connections_verifies_the_password_once(http, counted_verifications):
+    statuses = await asyncio.gather(
+        *(http.request("PROPFIND", CAL, headers={"Depth": "0"}) for _ in range(16))
+    )
+    assert [s for s, _, _ in statuses] == [207] * 16
+    assert counted_verifications["calls"] == 1
+
+
+async def test_wrong_passwords_are_verified_a_few_at_a_time(http, counted_verifications):
+    from caldav_sched.services.users import VERIFICATIONS_AT_ONCE
+
+    statuses = await asyncio.gather(
+        *(
+            http.request("PROPFIND", CAL, headers={"Depth": "0"}, auth=basic("alice", f"guess{i}"))
+            for i in range(8)
+        )
+    )
+    assert [s for s, _, _ in statuses] == [401] * 8
+    assert counted_verifications["calls"] == 8
+    assert counted_verifications["most"] <= VERIFICATIONS_AT_ONCE
 
 
 async def test_disabled_user_is_refused(http, server):

@@ -84,6 +84,9 @@ def test_health_and_metrics_follow_the_queue(smtp_down):
     assert sample(text, "caldav_sched_queue_depth") == 2
     assert sample(text, "caldav_sched_queue_oldest_pending_age_seconds") >= 1.0
     assert sample(text, "caldav_sched_database_up") == 1
+    # SQLite's page caches are part of the process's memory, and shown apart.
+    resident = sample(text, "process_resident_memory_bytes")
+    assert 0 < sample(text, "caldav_sched_sqlite_memory_bytes") < resident
     assert sample(text, "caldav_sched_http_requests_total", method="PUT", status="201") == 1
     assert sample(text, "caldav_sched_http_requests_total", method="GET", status="200") == 2
     assert sample(text, "caldav_sched_http_request_duration_seconds_count") == 3
