@@ -8,7 +8,7 @@ are refused before anything looks at the document.  Responses are built from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -175,19 +175,29 @@ class Multistatus:
     """Builds a 207 Multi-Status body, one ``response`` per resource.
 
     Responses are element trees, except those added with ``add_rendered``
-    (text from ``simple_response`` / ``status_response``); the body keeps
-    the order in which responses were added and is serialised once.
+    (text from ``simple_response`` / ``status_response``) or, for many at
+    once, ``add_rendered_many`` (an iterable consumed only while the body is
+    written); the body keeps the order in which responses were added.
+    ``chunks()`` gives it in pieces, so a large answer need not be held whole.
     """
 
     def __init__(self) -> None:
         self.root = etree.Element(dav("multistatus"), nsmap=NSMAP)
         # Rendered text, each after the element child count at which it was added.
-        self._rendered: list[tuple[int, str]] = []
+        self._rendered: list[tuple[int, str | Iterable[str]]] = []
+        self.count = 0  # responses added
 
     def add_rendered(self, text: str) -> None:
         self._rendered.append((len(self.root), text))
+        self.count += 1
+
+    def add_rendered_many(self, texts: Iterable[str], count: int) -> None:
+        """``count`` responses, rendered when the body is written."""
+        self._rendered.append((len(self.root), texts))
+        self.count += count
 
     def add_propstat(self, href: str, props: PropStat) -> None:
+        self.count += 1
         response = etree.SubElement(self.root, dav("response"))
         etree.SubElement(response, dav("href")).text = href
         if props.found:
@@ -219,16 +229,35 @@ class Multistatus:
     def serialise(self) -> bytes:
         if not self._rendered:
             return serialise(self.root)
-        parts = [_XML_DECLARATION, _MULTISTATUS_OPEN]
+        return b"".join(self.chunks())
+
+    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        """The body in pieces of about ``size`` bytes (UTF-8)."""
+        if not self._rendered:
+            yield serialise(self.root)
+            return
+        parts: list[str] = [_XML_DECLARATION, _MULTISTATUS_OPEN]
+        length = 0
+        for text in self._texts():
+            parts.append(text)
+            length += len(text)
+            if length >= size:
+                yield "".join(parts).encode("utf-8")
+                parts, length = [], 0
+        parts.append("</D:multistatus>")
+        yield "".join(parts).encode("utf-8")
+
+    def _texts(self) -> Iterator[str]:
         elements = list(self.root)
         done = 0
-        for position, text in self._rendered:
-            parts.extend(self._element_text(el) for el in elements[done:position])
+        for position, rendered in self._rendered:
+            yield from (self._element_text(el) for el in elements[done:position])
             done = position
-            parts.append(text)
-        parts.extend(self._element_text(el) for el in elements[done:])
-        parts.append("</D:multistatus>")
-        return "".join(parts).encode("utf-8")
+            if isinstance(rendered, str):
+                yield rendered
+            else:
+                yield from rendered
+        yield from (self._element_text(el) for el in elements[done:])
 
     @staticmethod
     def _element_text(el: Element) -> str:

@@ -106,23 +106,27 @@ async def propfind(ctx: DavContext) -> web.StreamResponse:
     result = xml.Multistatus()
     href = ctx.href_of(resource)
     result.add_propstat(href, propstat(ctx, resource, request))
-    if level != "0":
-        simple = simple_names(request)
-        for child in await _children(ctx, resource, request.wants_data):
-            if simple is not None and isinstance(child, CalendarObject):
-                # The common client poll (getetag and the like): no element trees.
-                row = child.row
-                result.add_rendered(
-                    xml.simple_response(
-                        ctx.hrefs.member(href, row.name),
-                        props.simple_object_values(
-                            simple, row.etag, row.component, row.size, row.modified_at
-                        ),
-                    )
+    simple = simple_names(request)
+    if level != "0" and simple is not None and isinstance(resource, Collection):
+        # The common client poll (getetag and the like): each object's answer
+        # is rendered from its row while the body is written, no element trees.
+        rows = await object_store.list_objects(ctx.services.db.reader(), resource.row.id)
+        result.add_rendered_many(
+            (
+                xml.simple_response(
+                    ctx.hrefs.member(href, row.name),
+                    props.simple_object_values(
+                        simple, row.etag, row.component, row.size, row.modified_at
+                    ),
                 )
-            else:
-                result.add_propstat(ctx.href_of(child), propstat(ctx, child, request))
-    return multistatus_response(result)
+                for row in rows
+            ),
+            len(rows),
+        )
+    elif level != "0":
+        for child in await _children(ctx, resource, request.wants_data):
+            result.add_propstat(ctx.href_of(child), propstat(ctx, child, request))
+    return await send_multistatus(ctx, result)
 
 
 def simple_names(request: PropRequest) -> tuple[str, ...] | None:
@@ -134,10 +138,29 @@ def simple_names(request: PropRequest) -> tuple[str, ...] | None:
     return None
 
 
+# Answers with more responses than this are written in chunks as they are
+# rendered, so a large calendar's answer is never held whole in memory.
+STREAM_AFTER = 500
+
+
 def multistatus_response(result: xml.Multistatus) -> web.Response:
     return web.Response(
         status=207, body=result.serialise(), content_type="application/xml", charset="utf-8"
     )
+
+
+async def send_multistatus(ctx: DavContext, result: xml.Multistatus) -> web.StreamResponse:
+    """The 207 answer: whole for a small one, chunked as it is rendered for a large one."""
+    if result.count <= STREAM_AFTER:
+        return multistatus_response(result)
+    response = web.StreamResponse(status=207)
+    response.content_type = "application/xml"
+    response.charset = "utf-8"
+    await response.prepare(ctx.request)
+    for chunk in result.chunks():
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @dataclass

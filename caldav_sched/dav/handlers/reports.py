@@ -9,7 +9,7 @@ change log after the token, so its cost grows with the changes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Awaitable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -29,9 +29,9 @@ from caldav_sched.dav.errors import (
 from caldav_sched.dav.handlers.common import read_xml
 from caldav_sched.dav.handlers.properties import (
     PropRequest,
-    multistatus_response,
     parse_prop_request,
     propstat,
+    send_multistatus,
     simple_names,
 )
 from caldav_sched.dav.resources import CalendarObject, Collection, Principal, PrincipalCollection
@@ -121,7 +121,7 @@ async def _multiget(ctx: DavContext, root: xml.Element, target: Collection) -> w
             else:
                 resource = CalendarObject(target.user, target.row, row)
                 result.add_propstat(href, _object_propstat(ctx, resource, request, data))
-    return multistatus_response(result)
+    return await send_multistatus(ctx, result)
 
 
 async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
@@ -162,7 +162,7 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
             continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(ctx.href_of(resource), _object_propstat(ctx, resource, request, data))
-    return multistatus_response(result)
+    return await send_multistatus(ctx, result)
 
 
 async def _span_candidates(
@@ -248,22 +248,26 @@ async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.R
     simple = simple_names(request)
     if simple is not None:
         # The common case (getetag and the like): rendered from the change log
-        # rows with string templates, no element tree per object.
+        # rows with string templates while the body is written.
         base = ctx.href_of(target)
-        for change in changes:
-            href = ctx.hrefs.member(base, change.name)
-            if change.deleted:
-                result.add_rendered(xml.status_response(href, 404))
-                continue
-            values = props.simple_object_values(
-                simple,
-                change.etag or "",
-                change.component or "",
-                change.size or 0,
-                change.modified_at or "",
-            )
-            result.add_rendered(xml.simple_response(href, values))
-        return _sync_done(ctx, result, target, changes, truncated)
+
+        def rendered(names: tuple[str, ...]) -> Iterator[str]:
+            for change in changes:
+                href = ctx.hrefs.member(base, change.name)
+                if change.deleted:
+                    yield xml.status_response(href, 404)
+                    continue
+                values = props.simple_object_values(
+                    names,
+                    change.etag or "",
+                    change.component or "",
+                    change.size or 0,
+                    change.modified_at or "",
+                )
+                yield xml.simple_response(href, values)
+
+        result.add_rendered_many(rendered(simple), len(changes))
+        return await _sync_done(ctx, result, target, changes, truncated)
     rows: dict[str, ObjectRow] = {}
     live = [c.name for c in changes if not c.deleted]
     if request.wants_data:
@@ -292,23 +296,23 @@ async def _sync(ctx: DavContext, root: xml.Element, target: Collection) -> web.R
             continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(href, _object_propstat(ctx, resource, request, data))
-    return _sync_done(ctx, result, target, changes, truncated)
+    return await _sync_done(ctx, result, target, changes, truncated)
 
 
-def _sync_done(
+async def _sync_done(
     ctx: DavContext,
     result: xml.Multistatus,
     target: Collection,
     changes: list[object_store.Change],
     truncated: bool,
-) -> web.Response:
+) -> web.StreamResponse:
     if truncated:
         result.add_status(ctx.href_of(target), 507, dav("number-of-matches-within-limits"))
         new_modseq = changes[-1].modseq
     else:
         new_modseq = target.row.modseq
     result.set_sync_token(props.sync_token(target.row.id, new_modseq))
-    return multistatus_response(result)
+    return await send_multistatus(ctx, result)
 
 
 async def _freebusy(ctx: DavContext, root: xml.Element, target: Collection) -> web.Response:
@@ -402,7 +406,7 @@ async def _principal_search(ctx: DavContext, root: xml.Element) -> web.Response:
         principal = Principal(user)
         if _principal_matches(ctx, principal, terms, test_any):
             result.add_propstat(ctx.href_of(principal), propstat(ctx, principal, request))
-    return multistatus_response(result)
+    return await send_multistatus(ctx, result)
 
 
 Report = Callable[[DavContext, xml.Element, Collection], Awaitable[web.Response]]
