@@ -49,6 +49,8 @@ class Target:
     pid: int | None = None
     dav: bool = True  # False for the plain aiohttp ceiling (PUT/GET/DELETE only)
     organizer: str = "bench@example.com"
+    # A Prometheus page that shows caldav_sched_sqlite_memory_bytes (caldav_sched's /metrics).
+    metrics_url: str | None = None
 
 
 @dataclass
@@ -73,7 +75,15 @@ class Result:
     phases: dict[str, Phase] = field(default_factory=dict)
     rss_kib: int | None = None
     hwm_kib: int | None = None
+    sqlite_kib: int | None = None  # SQLite's heap (page caches), where the server shows it
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def own_kib(self) -> int | None:
+        """Resident memory apart from SQLite's page caches (its own setting)."""
+        if self.rss_kib is None or self.sqlite_kib is None:
+            return None
+        return self.rss_kib - self.sqlite_kib
 
     @property
     def ok(self) -> bool:
@@ -436,7 +446,24 @@ async def run_workload(
     finally:
         await client.close()
     result.rss_kib, result.hwm_kib = memory_kib(target.pid)
+    result.sqlite_kib = await sqlite_kib(target.metrics_url)
     return result
+
+
+async def sqlite_kib(metrics_url: str | None) -> int | None:
+    """SQLite's heap in the server, from its metrics page; None where it has none."""
+    if metrics_url is None:
+        return None
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(metrics_url) as response:
+                text = await response.text()
+    except aiohttp.ClientError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("caldav_sched_sqlite_memory_bytes "):
+            return int(float(line.split()[1])) // 1024
+    return None
 
 
 async def _dav_phases(

@@ -93,6 +93,11 @@ def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int
         r = results.get(s)
         memory.append(fmt(r.rss_kib / 1024) if r and r.rss_kib else "n/a")
     rows.append([*memory, ""])
+    own = ["RSS apart from SQLite's cache MiB"]
+    for s in names:
+        r = results.get(s)
+        own.append(fmt(r.own_kib / 1024) if r and r.own_kib else "n/a")
+    rows.append([*own, ""])
     checks = ["answer checks"]
     for s in names:
         r = results.get(s)
@@ -142,9 +147,16 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
         check("PUT to mail at the SMTP server p50 <= 50 ms", mail, mail is not None and mail <= 50, " ms")
         reply = itip_figures.get("reply_to_etag_p50_ms")
         check("LMTP reply to new ETag p50 <= 50 ms", reply, reply is not None and reply <= 50, " ms")
+    if ours and base and ours.own_kib and base.own_kib and small != large:
+        # The issue sets SQLite's page cache apart: its size is a setting
+        # (storage.cache_size_kib per connection), filled as the data grows.
+        growth = (ours.own_kib - base.own_kib) / base.own_kib * 100
+        check(f"server memory apart from SQLite's cache, N={large:,} vs N={small:,} within 20%",
+              growth, growth <= 20, "%")
     if ours and base and ours.rss_kib and base.rss_kib and small != large:
         growth = (ours.rss_kib - base.rss_kib) / base.rss_kib * 100
-        check(f"server RSS N={large:,} vs N={small:,} within 20%", growth, growth <= 20, "%")
+        out.append((f"(for reference) server RSS with the page cache, N={large:,} vs N={small:,}",
+                    f"{fmt(growth)}%", None))
     return out
 
 
@@ -208,9 +220,11 @@ async def main_async(args: argparse.Namespace) -> int:
     runs: dict[int, dict[str, Result | None]] = {}
     missing: dict[int, dict[str, str]] = {}
     peers = None if args.no_peers else Path(args.peers_env)
+    peer_sizes = set(args.peer_sizes or args.sizes)
     for n in args.sizes:
         runs[n], missing[n] = await run_size(
-            n, args.concurrency, peers, log, args.create_budget, args.cache_kib
+            n, args.concurrency, peers if n in peer_sizes else None, log, args.create_budget,
+            args.cache_kib,
         )
     itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
 
@@ -231,7 +245,7 @@ async def main_async(args: argparse.Namespace) -> int:
     checked = targets(runs, itip_figures, small, large)
     out += ["", "Targets:"]
     for label, value, ok in checked:
-        mark = "n/a " if ok is None else ("MET " if ok else "MISS")
+        mark = "info" if label.startswith("(") else "n/a " if ok is None else ("MET " if ok else "MISS")
         out.append(f"  [{mark}] {label}: {value}")
     out.append(f"\n(run took {time.time() - started:.0f} s)")
     text = "\n".join(out)
@@ -258,6 +272,9 @@ def main() -> None:
                         help="numbers of objects N (the smallest and largest are compared)")
     parser.add_argument("--concurrency", "-c", type=int, default=16)
     parser.add_argument("--no-peers", action="store_true", help="skip Radicale and Xandikos")
+    parser.add_argument("--peer-sizes", type=int, nargs="+", default=None,
+                        help="the sizes at which Radicale and Xandikos run (default: all); "
+                             "storing 10,000 events in Radicale takes more than 20 minutes")
     parser.add_argument("--no-itip", action="store_true", help="skip the iTIP figures")
     parser.add_argument("--itip-events", type=int, default=200)
     parser.add_argument("--peers-env", default=str(HERE / ".peers"),

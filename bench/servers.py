@@ -137,7 +137,7 @@ def start_caldav_sched(**tables: dict[str, object]) -> Running:
     root = f"http://127.0.0.1:{port}/"
     _wait_http(root, process, log_path)
     target = Target("caldav_sched", f"{root}home/{USER}/calendar/event/", USER, PASSWORD,
-                    pid=process.pid, organizer=EMAIL)
+                    pid=process.pid, organizer=EMAIL, metrics_url=f"{root}metrics")
     return Running("caldav_sched", process, target, workdir, {"http": port}, log_path)
 
 
