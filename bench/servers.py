@@ -9,6 +9,7 @@ unavailable with the reason, and the run goes on without it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -205,8 +206,29 @@ def start_radicale(python: Path) -> Running:
     _wait_http(root, process, log_path)
     url = f"{root}{USER}/calendar/"
     _mkcalendar(url)
-    target = Target("radicale", url, USER, PASSWORD, pid=process.pid, organizer=EMAIL)
+    collection = workdir / "collections" / "collection-root" / USER / "calendar"
+    target = Target("radicale", url, USER, PASSWORD, pid=process.pid, organizer=EMAIL,
+                    seed=lambda items: _seed_radicale(collection, items))
     return Running("radicale", process, target, workdir, {"http": port}, log_path)
+
+
+def _seed_radicale(collection: Path, items: list[tuple[str, bytes]]) -> None:
+    """Radicale keeps one file per object and finds new files when it lists the folder."""
+    if not collection.is_dir():
+        raise Unavailable(f"no Radicale collection at {collection}")
+    for name, body in items:
+        (collection / name).write_bytes(body)
+
+
+def _seed_xandikos(python: Path, repository: Path, items: list[tuple[str, bytes]]) -> None:
+    """One git commit for all the objects, made by ``bench/seed_xandikos.py`` with the peers' Python."""
+    payload = json.dumps({name: body.decode("utf-8") for name, body in items})
+    done = subprocess.run(
+        [str(python), str(Path(__file__).with_name("seed_xandikos.py")), str(repository)],
+        input=payload, text=True, capture_output=True, timeout=600,
+    )
+    if done.returncode != 0:
+        raise Unavailable(f"seeding Xandikos failed: {done.stderr.strip()[-500:]}")
 
 
 def _mkcalendar(url: str) -> None:
@@ -233,6 +255,8 @@ def start_xandikos(python: Path) -> Running:
     )
     root = f"http://127.0.0.1:{port}/"
     _wait_http(root, process, log_path)
+    repository = workdir / "data" / USER / "calendars" / "calendar"
     target = Target("xandikos", f"{root}{USER}/calendars/calendar/", USER, PASSWORD,
-                    pid=process.pid, organizer=EMAIL)
+                    pid=process.pid, organizer=EMAIL,
+                    seed=lambda items: _seed_xandikos(python, repository, items))
     return Running("xandikos", process, target, workdir, {"http": port}, log_path)
