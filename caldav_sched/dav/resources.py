@@ -14,12 +14,16 @@ percent-encodes, so every href in every response carries the prefix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from caldav_sched.store.collections import CollectionRow
 from caldav_sched.store.objects import ObjectRow
 from caldav_sched.store.users import UserRow
+
+# Characters quote() leaves alone (RFC 3986 unreserved).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~-]*\Z")
 
 HOME_ROOT = "home"
 CALENDAR_HOME = "calendar"
@@ -87,7 +91,8 @@ class Hrefs:
     @staticmethod
     def member(collection_href: str, name: str) -> str:
         """The href of *name* inside a collection whose href is known (``object``)."""
-        return collection_href + quote(name)
+        # Most names need no escaping; quote() is the costly part of a listing.
+        return collection_href + (name if _PLAIN_NAME.match(name) else quote(name))
 
     def relative(self, href: str) -> str | None:
         """The base-relative decoded path of an href (absolute URL or path)."""

@@ -314,6 +314,31 @@ def _is_dense(master: Component) -> bool:
     return False
 
 
+_PERIOD_SECONDS = {
+    "SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
+    "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400,
+}
+
+
+def _surely_more_than(component: Component, limit: int, span_seconds: int) -> bool:
+    """Whether a rule of ``component`` has more than ``limit`` instances, known cheaply.
+
+    From COUNT, or for a rule without BY parts (which could thin it out),
+    from its period and the span it covers.  False means "maybe not".
+    """
+    for rule in property_values(component, "RRULE"):
+        count = rule.get("COUNT")
+        if count and int(count[0]) > limit:
+            return True
+        if any(part.startswith("BY") for part in rule):
+            continue
+        period = _PERIOD_SECONDS.get(str((rule.get("FREQ") or [""])[0]).upper())
+        interval = int((rule.get("INTERVAL") or [1])[0] or 1)
+        if period and span_seconds // (period * interval) > limit + 1:
+            return True
+    return False
+
+
 def _occurrence_end(occurrence: Component) -> Value:
     start = occurrence["DTSTART"].dt
     end_name = {"VEVENT": "DTEND", "VTODO": "DUE"}.get(occurrence.name)
@@ -541,9 +566,19 @@ def instance_index(cal: Calendar) -> tuple[tuple[int, int], ...] | None:
         components = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
         if not components or any(c.name != "VEVENT" for c in components):
             return None
+        # An open-ended rule has more instances than any index holds; say so
+        # at once rather than expanding a thousand of them.  A bounded one is
+        # expanded up to where its span ends, in one pass over the rule.
+        span_start, span_end = object_span(cal)
+        if span_end is None or span_start is None:
+            return None
+        if any(_surely_more_than(c, MAX_INDEXED_INSTANCES, span_end - span_start)
+               for c in components):
+            return None
+        until = datetime.fromtimestamp(span_end, UTC)
         pairs: list[tuple[int, int]] = []
         for series in group_series(cal, ("VEVENT",)):
-            for instance in series.instances():
+            for instance in series.instances(hi=until):
                 start, end = instance.start, instance.end
                 if not isinstance(start, datetime) or not isinstance(end, datetime):
                     return None

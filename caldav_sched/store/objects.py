@@ -1,5 +1,10 @@
 """SQL for calendar object resources and the per-collection change log.
 
+``objects.instances`` (declared TEXT in migration 0005) holds the instance
+index as a BLOB of little-endian int64 pairs, which SQLite keeps as it is
+whatever the declared type; rows written before hold the numbers as text,
+and ``decode_instances`` reads both.
+
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
 tombstone after a delete), so getctag and sync-collection read the log and
@@ -8,11 +13,12 @@ never the collection.
 
 from __future__ import annotations
 
-import dataclasses
+import array
 import sqlite3
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from caldav_sched.store.collections import COLUMNS as COLLECTION_COLUMNS
 from caldav_sched.store.collections import (
@@ -23,13 +29,17 @@ from caldav_sched.store.collections import (
 from caldav_sched.store.db import Connection, in_thread
 from caldav_sched.store.errors import UidConflict
 
+# An object's instances as flat UTC seconds: start, end, start, end, ...
+Instances = Sequence[int]
+
 # Stand-ins for an unbounded span, so both bounds stay plain indexed integers.
 SPAN_MIN = -(2**62)
 SPAN_MAX = 2**62
 
 
-@dataclass(frozen=True)
-class ObjectRow:
+class ObjectRow(NamedTuple):
+    """One calendar object resource as stored (a tuple: listings make thousands)."""
+
     id: int
     collection_id: int
     name: str
@@ -41,13 +51,15 @@ class ObjectRow:
     size: int
     modified_at: str
     data: bytes | None = None
-    # UTC (start, end) seconds of every instance, when they decide a plain
-    # VEVENT time-range filter (domain.timespan.instance_index); else None.
-    instances: tuple[tuple[int, int], ...] | None = None
+    # UTC start and end seconds of every instance, flat (start, end, start,
+    # ...), when they decide a plain VEVENT time-range filter
+    # (domain.timespan.instance_index); else None.
+    instances: Sequence[int] | None = None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
+    """One entry of the change log, with the object's metadata when it still exists."""
+
     name: str
     modseq: int
     deleted: bool
@@ -61,19 +73,35 @@ _META = (
     "o.id, o.collection_id, o.name, o.uid, o.component, o.etag, o.schedule_tag,"
     " o.modseq, length(o.data) AS size, o.modified_at"
 )
+_META_COUNT = 10
 
 
-def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> str | None:
+def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> bytes | None:
+    """The instance index as stored: little-endian int64 pairs (start, end), by start."""
     if not pairs:
         return None
-    return " ".join(f"{start} {end}" for start, end in pairs)
+    flat = array.array("q", [second for pair in sorted(pairs) for second in pair])
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat.tobytes()
 
 
-def decode_instances(text: str | None) -> tuple[tuple[int, int], ...] | None:
-    if not text:
+def decode_instances(value: bytes | str | None) -> Instances | None:
+    """Flat ``start, end, start, end, ...`` UTC seconds of the stored index, by start.
+
+    Rows written before the binary form hold the same numbers as text.
+    """
+    if not value:
         return None
-    numbers = [int(n) for n in text.split()]
-    return tuple(zip(numbers[0::2], numbers[1::2]))
+    if isinstance(value, str):
+        numbers = list(map(int, value.split()))
+        pairs = sorted(zip(numbers[0::2], numbers[1::2]))
+        return array.array("q", [second for pair in pairs for second in pair])
+    flat = array.array("q")
+    flat.frombytes(value)
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat
 
 
 async def _fetch(conn: Connection, sql: str, args: Sequence[object]) -> Iterable[sqlite3.Row]:
@@ -81,19 +109,13 @@ async def _fetch(conn: Connection, sql: str, args: Sequence[object]) -> Iterable
     return await conn.execute_fetchall(sql, args)
 
 
-def _row(row: sqlite3.Row, with_data: bool) -> ObjectRow:
+def _row(row: sqlite3.Row, with_data: bool, instances: Instances | None = None) -> ObjectRow:
+    # By position: the columns of _META are ObjectRow's first fields, in order
+    # (much cheaper than a lookup by name per column on a large listing).
     return ObjectRow(
-        id=row["id"],
-        collection_id=row["collection_id"],
-        name=row["name"],
-        uid=row["uid"],
-        component=row["component"],
-        etag=row["etag"],
-        schedule_tag=row["schedule_tag"],
-        modseq=row["modseq"],
-        size=row["size"],
-        modified_at=row["modified_at"],
-        data=bytes(row["data"]) if with_data else None,
+        *row[:_META_COUNT],
+        data=bytes(row[_META_COUNT]) if with_data else None,
+        instances=instances,
     )
 
 
@@ -185,6 +207,27 @@ async def list_objects(
     return [_row(r, with_data) for r in rows]
 
 
+class ObjectListing(NamedTuple):
+    """What a PROPFIND of plain properties shows of each object."""
+
+    name: str
+    etag: str
+    component: str
+    size: int
+    modified_at: str
+
+
+async def list_listing(conn: Connection, collection_id: int) -> list[ObjectListing]:
+    """Every object's name, ETag, component, size and date, by name: no row objects."""
+    rows = await _fetch(
+        conn,
+        "SELECT name, etag, component, length(data), modified_at FROM objects"
+        " WHERE collection_id = ? ORDER BY name",
+        (collection_id,),
+    )
+    return [ObjectListing._make(r) for r in rows]
+
+
 async def objects_by_name(
     conn: Connection, collection_id: int, names: Iterable[str]
 ) -> dict[str, ObjectRow]:
@@ -213,11 +256,14 @@ async def objects_in_span(
     start: int,
     end: int,
     with_data: bool = True,
+    keep: Callable[[Instances | None], bool] | None = None,
 ) -> list[ObjectRow]:
     """Candidates for a time-range query: an index range scan on the span.
 
     Without *with_data* the rows carry their instance index instead of the
-    iCalendar text, so a plain time-range is decided without reading it.
+    iCalendar text, so a plain time-range is decided without reading it;
+    ``keep`` then drops the rows whose instances say no before a row object
+    is made for them.
     """
     columns = _META + (", o.data" if with_data else ", o.instances")
     sql = f"SELECT {columns} FROM objects o WHERE o.collection_id = ?"
@@ -230,10 +276,12 @@ async def objects_in_span(
     rows = await _fetch(conn, sql, args)
     if with_data:
         return [_row(r, True) for r in rows]
-    return [
-        dataclasses.replace(_row(r, False), instances=decode_instances(r["instances"]))
-        for r in rows
-    ]
+    kept = []
+    for r in rows:
+        instances = decode_instances(r["instances"])
+        if keep is None or keep(instances):
+            kept.append(_row(r, False, instances))
+    return kept
 
 
 async def objects_of_component(
@@ -344,17 +392,10 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
         " WHERE ch.collection_id = ? AND ch.modseq > ? ORDER BY ch.modseq",
         (collection_id, modseq),
     )
+    # By position, in the order of Change's fields (a long log is read at once).
     return [
-        Change(
-            name=r["name"],
-            modseq=r["modseq"],
-            deleted=bool(r["deleted"]) or r["etag"] is None,
-            etag=r["etag"],
-            size=r["size"],
-            modified_at=r["modified_at"],
-            component=r["component"],
-        )
-        for r in rows
+        Change(name, seq, bool(deleted) or etag is None, etag, size, modified_at, component)
+        for name, seq, deleted, etag, size, modified_at, component in rows
     ]
 
 

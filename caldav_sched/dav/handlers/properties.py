@@ -110,7 +110,7 @@ async def propfind(ctx: DavContext) -> web.StreamResponse:
     if level != "0" and simple is not None and isinstance(resource, Collection):
         # The common client poll (getetag and the like): each object's answer
         # is rendered from its row while the body is written, no element trees.
-        rows = await object_store.list_objects(ctx.services.db.reader(), resource.row.id)
+        rows = await object_store.list_listing(ctx.services.db.reader(), resource.row.id)
         result.add_rendered_many(
             (
                 xml.simple_response(

@@ -189,14 +189,12 @@ async def _span_candidates(
             reader, target.row.id, component=component, start=start, end=end
         )
         return [(row, True) for row in rows]
+    overlaps = query.span_test(plain)
     rows = await object_store.objects_in_span(
-        reader, target.row.id, component=component, start=start, end=end, with_data=False
+        reader, target.row.id, component=component, start=start, end=end, with_data=False,
+        keep=lambda instances: instances is None or overlaps(instances),
     )
-    kept = [
-        (row, row.instances is None)
-        for row in rows
-        if row.instances is None or query.spans_overlap(row.instances, plain)
-    ]
+    kept = [(row, row.instances is None) for row in rows]
     fetch = [row.name for row, check in kept if check or wants_data]
     if not fetch:
         return kept
