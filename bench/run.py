@@ -142,6 +142,19 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
         growth = value / small_value if value and small_value and small != large else None
         check(f"{label}: N={large:,} within {scale}x of N={small:,}", growth,
               growth is not None and growth <= scale, "x")
+    # The answers grow with N (events spread over a year): per returned object.
+    if base and ours and small != large:
+        for phase, label, count_of in (
+            ("calendar_query_month", "calendar-query (month)",
+             lambda r: r.phases["calendar_query_month"].statuses.get("matches")),
+            ("propfind_depth1", "PROPFIND Depth 1", lambda r: r.n),
+        ):
+            try:
+                per = [figure(r, phase, "p50_ms") / count_of(r) * 1000 for r in (base, ours)]
+            except (KeyError, TypeError, ZeroDivisionError):
+                continue
+            out.append((f"({label} per returned object) N={small:,}: {fmt(per[0])} us, "
+                        f"N={large:,}", f"{fmt(per[1])} us, {fmt(per[1] / per[0])}x", None))
     if itip_figures:
         mail = itip_figures.get("put_to_mail_p50_ms")
         check("PUT to mail at the SMTP server p50 <= 50 ms", mail, mail is not None and mail <= 50, " ms")

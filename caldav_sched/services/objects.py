@@ -6,7 +6,9 @@ before.  Inside the transaction the stored version is checked again: if
 someone changed it meanwhile (a reply, another client) the plan is made
 again on the new version, so nothing is planned on stale data.  The
 conditional check, the UID check, the write and the scheduling jobs then
-commit together.
+commit together.  An object without attendees that replaces nothing
+scheduled (most writes) skips the plan: its checks and write are one
+function in the writer's thread.
 """
 
 from __future__ import annotations
