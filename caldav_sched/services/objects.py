@@ -117,7 +117,7 @@ async def _with_local_recipients(
     users = await user_service.local_users(services, (m.recipient for m in plan.messages))
     local = {}
     for message in plan.messages:
-        user = users.get(message.recipient.strip().lower().removeprefix("mailto:"))
+        user = users.get(user_service.mailbox_of(message.recipient))
         if user is not None:
             local[normalize_address(message.recipient)] = user
     stored = plan.stored

@@ -140,16 +140,21 @@ async def set_also_email(services: Services, name: str, also_email: bool) -> Non
     services.user_changed(name)
 
 
+def mailbox_of(address: str) -> str:
+    """The mailbox of a calendar user address, lower case (``mailto:`` dropped)."""
+    return address.strip().lower().removeprefix("mailto:")
+
+
 async def local_user(services: Services, address: str) -> UserRow | None:
     """The enabled user of this server a calendar address belongs to, if any."""
-    mailbox = address.strip().lower().removeprefix("mailto:")
+    mailbox = mailbox_of(address)
     user = await user_store.get_user_by_email(services.db.reader(), mailbox)
     return user if user is not None and not user.disabled else None
 
 
 async def local_users(services: Services, addresses: Iterable[str]) -> dict[str, UserRow]:
     """The enabled users of this server among these addresses, by mailbox (lower case)."""
-    mailboxes = sorted({a.strip().lower().removeprefix("mailto:") for a in addresses})
+    mailboxes = sorted({mailbox_of(a) for a in addresses})
     users = await user_store.get_users_by_email(services.db.reader(), mailboxes)
     return {u.email.lower(): u for u in users if not u.disabled}
 
