@@ -210,6 +210,7 @@ class Multistatus:
             self._propstat(response, 200, [])
 
     def add_status(self, href: str, code: int, error: str | None = None) -> None:
+        self.count += 1
         response = etree.SubElement(self.root, dav("response"))
         etree.SubElement(response, dav("href")).text = href
         etree.SubElement(response, dav("status")).text = status_line(code)
