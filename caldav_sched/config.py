@@ -86,6 +86,8 @@ class LogSettings:
     level: str = "info"
     format: str = "text"
     requests: bool = True
+    # How long `serve` may keep INFO lines to write them together (0: at once).
+    batch_seconds: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from aiohttp import web
 from caldav_sched.config import Settings
 from caldav_sched.dav.app import make_app
 from caldav_sched.errors import CaldavSchedError
+from caldav_sched.logging_setup import configure_logging
 
 log = logging.getLogger("caldav_sched")
 
@@ -102,5 +103,9 @@ def tune_allocator() -> bool:
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop."""
     tune_allocator()
-    asyncio.run(run(settings))
+    handler = configure_logging(settings.log, batch_seconds=settings.log.batch_seconds)
+    try:
+        asyncio.run(run(settings))
+    finally:
+        handler.flush()
     return 0

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,7 +46,21 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+    """Writes to whatever ``sys.stderr`` is at the time of each record.
+
+    With ``batch_seconds`` > 0 (the daemon), records below WARNING are kept
+    and written together at most that long after they were made: one write
+    per HTTP request was a quarter of a small request's cost.  A WARNING or
+    worse is written at once, after everything kept before it; ``flush()``
+    (at exit too, through ``logging.shutdown``) writes what is kept.
+    """
+
+    def __init__(self, batch_seconds: float = 0.0) -> None:
+        super().__init__()
+        self._batch_seconds = batch_seconds
+        self._kept: list[str] = []
+        self._flusher: threading.Thread | None = None
+        self._closed = False
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
@@ -54,9 +70,64 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: Any) -> None:
         pass
 
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._batch_seconds <= 0 or record.levelno >= logging.WARNING:
+            self._write_kept()
+            super().emit(record)
+            return
+        try:
+            self._kept.append(self.format(record) + self.terminator)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+            return
+        if len(self._kept) >= _MOST_KEPT:
+            self._write_kept()
+        elif self._flusher is None:
+            self._flusher = threading.Thread(
+                target=self._flush_now_and_then, name="log-flusher", daemon=True
+            )
+            self._flusher.start()
 
-def configure_logging(settings: LogSettings, *, stream: Any = None) -> logging.Handler:
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    def _write_kept(self) -> None:
+        """Write the kept lines (the caller holds the handler's lock)."""
+        if self._kept:
+            text = "".join(self._kept)
+            self._kept.clear()
+            stream = self.stream
+            stream.write(text)
+            stream.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write_kept()
+        super().flush()
+
+    def close(self) -> None:
+        self._closed = True
+        self.flush()
+        super().close()
+
+    def _flush_now_and_then(self) -> None:
+        while not self._closed:
+            time.sleep(self._batch_seconds)
+            self.flush()
+
+
+# Written at once when this many lines are kept, however young.
+_MOST_KEPT = 512
+
+
+def configure_logging(
+    settings: LogSettings, *, stream: Any = None, batch_seconds: float = 0.0
+) -> logging.Handler:
+    """Install our handler on the root logger (replacing an earlier one of ours).
+
+    ``batch_seconds`` lets INFO lines wait that long to be written together
+    (the daemon passes ``[log] batch_seconds``; commands write at once).
+    """
+    handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler(batch_seconds)
+    )
     if settings.format == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -65,6 +136,7 @@ def configure_logging(settings: LogSettings, *, stream: Any = None) -> logging.H
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
+        old.close()
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
     return handler

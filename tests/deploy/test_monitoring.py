@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import sys
 import time
 from email.message import EmailMessage
 
@@ -179,3 +180,29 @@ def test_json_logs_carry_the_request_fields(tmp_path):
     assert access["http"]["method"] == "GET" and access["http"]["path"] == "/healthz"
     assert access["http"]["status"] == 200 and access["http"]["client"] == "127.0.0.1"
     assert access["http"]["duration_ms"] >= 0
+
+
+def test_the_daemon_writes_info_lines_in_batches_and_warnings_at_once(monkeypatch):
+    import io
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    handler = configure_logging(LogSettings(), batch_seconds=0.2)
+    log = logging.getLogger("caldav_sched.access")
+    try:
+        log.info("GET /one 200")
+        log.info("GET /two 200")
+        assert stream.getvalue() == ""  # kept for the next batch
+        logging.getLogger("caldav_sched").warning("SMTP refused")
+        lines = stream.getvalue().splitlines()
+        assert [line.split(": ", 1)[1] for line in lines] == [
+            "GET /one 200", "GET /two 200", "SMTP refused",
+        ]
+        log.info("GET /three 200")
+        deadline = time.monotonic() + 5
+        while "GET /three" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "GET /three 200" in stream.getvalue()  # written within the batch time
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
