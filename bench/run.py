@@ -2,6 +2,7 @@
 
     python -m bench.run                      # N = 1,000 and 10,000, C = 16, all servers
     python -m bench.run --sizes 1000 --no-peers --no-itip   # a quick look at caldav_sched
+    python -m bench.run --servers radicale xandikos --no-itip   # the peers only
 
 caldav_sched, Radicale 3.9.0 and Xandikos 0.4.10 (installed from PyPI into
 ``bench/.peers`` on first use) and a trivial aiohttp server (the framework's
@@ -48,6 +49,10 @@ FIGURES = [
 CALDAV_SCHED = "caldav_sched"
 CEILING = "aiohttp ceiling"
 PEER_NAMES = ("radicale", "xandikos")
+ALL_SERVERS = (CALDAV_SCHED, *PEER_NAMES, CEILING)
+# --servers takes these names.
+SERVER_CHOICES = {"caldav_sched": CALDAV_SCHED, "radicale": "radicale", "xandikos": "xandikos",
+                  "ceiling": CEILING}
 
 
 def figure(result: Result | None, phase: str, name: str) -> float | None:
@@ -91,12 +96,14 @@ def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int
     memory = ["server RSS MiB (end of run)"]
     for s in names:
         r = results.get(s)
-        memory.append(fmt(r.rss_kib / 1024) if r and r.rss_kib else "n/a")
+        memory.append("not run" if s not in results
+                      else fmt(r.rss_kib / 1024) if r and r.rss_kib else "n/a")
     rows.append([*memory, ""])
     own = ["RSS apart from SQLite's cache MiB"]
     for s in names:
         r = results.get(s)
-        own.append(fmt(r.own_kib / 1024) if r and r.own_kib else "n/a")
+        own.append("not run" if s not in results
+                   else fmt(r.own_kib / 1024) if r and r.own_kib else "n/a")
     rows.append([*own, ""])
     checks = ["answer checks"]
     for s in names:
@@ -174,22 +181,27 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
 
 
 async def run_size(
-    n: int, c: int, peers: Path | None, log, create_budget: float, cache_kib: int | None = None
+    n: int, c: int, peers: Path | None, log, create_budget: float, cache_kib: int | None = None,
+    only: set[str] | None = None,
 ) -> tuple[dict, dict]:
+    """Every server (or those named in *only*) through the workload at N = *n*."""
     results: dict[str, Result | None] = {}
     unavailable: dict[str, str] = {}
     storage = {"cache_size_kib": cache_kib} if cache_kib else {}
+    selected = set(ALL_SERVERS) if only is None else only
+    peer_names = [name for name in PEER_NAMES if name in selected]
     starters = [(CALDAV_SCHED, lambda: servers.start_caldav_sched(storage=storage))]
-    if peers is not None:
+    if peers is not None and peer_names:
         try:
             python = servers.peers_env(peers, log=log)
             starters += [("radicale", lambda: servers.start_radicale(python)),
                          ("xandikos", lambda: servers.start_xandikos(python))]
         except (servers.Unavailable, OSError, Exception) as exc:  # noqa: BLE001
-            for name in PEER_NAMES:
+            for name in peer_names:
                 unavailable[name] = f"not installed: {exc}"
                 results[name] = None
     starters.append((CEILING, servers.start_ceiling))
+    starters = [(name, start) for name, start in starters if name in selected]
     for name, start in starters:
         log(f"N={n:,}: {name}")
         try:
@@ -234,10 +246,11 @@ async def main_async(args: argparse.Namespace) -> int:
     missing: dict[int, dict[str, str]] = {}
     peers = None if args.no_peers else Path(args.peers_env)
     peer_sizes = set(args.peer_sizes or args.sizes)
+    only = {SERVER_CHOICES[name] for name in args.servers} if args.servers else None
     for n in args.sizes:
         runs[n], missing[n] = await run_size(
             n, args.concurrency, peers if n in peer_sizes else None, log, args.create_budget,
-            args.cache_kib,
+            args.cache_kib, only,
         )
     itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
 
@@ -285,16 +298,18 @@ def main() -> None:
                         help="numbers of objects N (the smallest and largest are compared)")
     parser.add_argument("--concurrency", "-c", type=int, default=16)
     parser.add_argument("--no-peers", action="store_true", help="skip Radicale and Xandikos")
+    parser.add_argument("--servers", nargs="+", choices=sorted(SERVER_CHOICES), default=None,
+                        help="run only these servers (default: all); the others show as "
+                             "'not run'")
     parser.add_argument("--peer-sizes", type=int, nargs="+", default=None,
-                        help="the sizes at which Radicale and Xandikos run (default: all); "
-                             "storing 10,000 events in Radicale takes more than 20 minutes")
+                        help="the sizes at which Radicale and Xandikos run (default: all)")
     parser.add_argument("--no-itip", action="store_true", help="skip the iTIP figures")
     parser.add_argument("--itip-events", type=int, default=200)
     parser.add_argument("--peers-env", default=str(HERE / ".peers"),
                         help="virtual environment for the peers (created on first use)")
     parser.add_argument("--create-budget", type=float, default=120.0,
                         help="seconds of a peer's create phase that are timed; the rest is "
-                             "stored untimed")
+                             "written straight into the peer's storage, untimed")
     parser.add_argument("--json", default=str(HERE / "results.json"))
     parser.add_argument("--cache-kib", type=int, default=None,
                         help="caldav_sched's SQLite page cache per connection (storage.cache_size_kib);"

@@ -1,11 +1,17 @@
 """Store many objects in a Xandikos calendar in one git commit.
 
-Run with the peers' Python (it needs the dulwich that Xandikos uses):
-``python seed_xandikos.py <calendar repository>``, the objects on standard
-input as JSON ``{"name": "iCalendar text", ...}``.  It does what Xandikos
-does for each PUT (write the file, add the blob, update the index), but
-commits once for all of them, as an import would; the running server sees
-the new index and tree.
+Run with the peers' Python (it uses Xandikos' classes and the dulwich that
+Xandikos uses): ``python seed_xandikos.py <calendar repository>``, the
+objects on standard input as JSON ``{"name": "iCalendar text", ...}``.
+
+Each body is taken as a PUT's body is: checked by Xandikos'
+``ICalendarFile.validate`` and stored as its ``normalized()`` form, so the
+file, the blob and thereby the ETag are the ones a PUT would give.  Then it
+does what Xandikos' tree store does for each PUT (write the file, add the
+blob, update the index), but commits once for all of them, as an import
+would.  The running server re-reads the index when the file changes; what
+it keeps in memory about its objects (the UID map, the filter index) it
+fills in on its next PUT and query, which the harness sends untimed.
 """
 
 import json
@@ -15,6 +21,8 @@ import sys
 from dulwich.index import index_entry_from_stat, locked_index
 from dulwich.objects import Blob
 from dulwich.repo import Repo
+from xandikos.icalendar import ICalendarFile
+from xandikos.store.git import TreeGitStore
 
 
 def main() -> None:
@@ -22,7 +30,10 @@ def main() -> None:
     objects = json.load(sys.stdin)
     with locked_index(repo.index_path()) as index:
         for name, text in objects.items():
-            data = text.encode("utf-8")
+            TreeGitStore.check_name(name)
+            fi = ICalendarFile([text.encode("utf-8")], "text/calendar")
+            fi.validate()
+            data = b"".join(fi.normalized())
             path = os.path.join(repo.path, name)
             with open(path, "wb") as f:
                 f.write(data)

@@ -206,29 +206,30 @@ def start_radicale(python: Path) -> Running:
     _wait_http(root, process, log_path)
     url = f"{root}{USER}/calendar/"
     _mkcalendar(url)
-    collection = workdir / "collections" / "collection-root" / USER / "calendar"
     target = Target("radicale", url, USER, PASSWORD, pid=process.pid, organizer=EMAIL,
-                    seed=lambda items: _seed_radicale(collection, items))
+                    seed=lambda items: _seed_radicale(python, config, f"/{USER}/calendar/", items))
     return Running("radicale", process, target, workdir, {"http": port}, log_path)
 
 
-def _seed_radicale(collection: Path, items: list[tuple[str, bytes]]) -> None:
-    """Radicale keeps one file per object and finds new files when it lists the folder."""
-    if not collection.is_dir():
-        raise Unavailable(f"no Radicale collection at {collection}")
-    for name, body in items:
-        (collection / name).write_bytes(body)
+def _run_seeder(python: Path, script: str, args: list[str], items: list[tuple[str, bytes]]) -> None:
+    """Run a ``bench/seed_*.py`` script with the peers' Python, the objects as JSON on its stdin."""
+    payload = json.dumps({name: body.decode("utf-8") for name, body in items})
+    done = subprocess.run(
+        [str(python), str(Path(__file__).with_name(script)), *args],
+        input=payload, text=True, capture_output=True, timeout=1800,
+    )
+    if done.returncode != 0:
+        raise Unavailable(f"{script} failed: {done.stderr.strip()[-500:]}")
+
+
+def _seed_radicale(python: Path, config: Path, collection: str, items: list[tuple[str, bytes]]) -> None:
+    """Through Radicale's storage API (``bench/seed_radicale.py``): file, item cache, history."""
+    _run_seeder(python, "seed_radicale.py", [str(config), collection], items)
 
 
 def _seed_xandikos(python: Path, repository: Path, items: list[tuple[str, bytes]]) -> None:
-    """One git commit for all the objects, made by ``bench/seed_xandikos.py`` with the peers' Python."""
-    payload = json.dumps({name: body.decode("utf-8") for name, body in items})
-    done = subprocess.run(
-        [str(python), str(Path(__file__).with_name("seed_xandikos.py")), str(repository)],
-        input=payload, text=True, capture_output=True, timeout=600,
-    )
-    if done.returncode != 0:
-        raise Unavailable(f"seeding Xandikos failed: {done.stderr.strip()[-500:]}")
+    """One git commit for all the objects, made by ``bench/seed_xandikos.py``."""
+    _run_seeder(python, "seed_xandikos.py", [str(repository)], items)
 
 
 def _mkcalendar(url: str) -> None:
