@@ -32,6 +32,7 @@ class ServerSettings:
     proxy_user_header: str = ""
     monitoring_clients: tuple[str, ...] = ("127.0.0.1", "::1")
     shutdown_timeout: float = 30.0
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Settings:
 
 
 _CHOICES = {
+    ("server", "event_loop"): ("uvloop", "asyncio"),
     ("mail", "transport"): ("smtp", "file"),
     ("smtp", "security"): ("none", "starttls", "tls"),
     ("log", "level"): ("debug", "info", "warning", "error"),

@@ -16,6 +16,10 @@ of a big calendar) used goes back to the system instead of staying with
 the thread that allocated it; the process stays near the same size as the
 calendars grow.  The variables ``MALLOC_ARENA_MAX`` and
 ``MALLOC_MMAP_THRESHOLD_``, when set, take precedence.
+
+Event loop: uvloop unless ``server.event_loop`` asks for asyncio's own (the
+daemon's costs are mostly the loop's and aiohttp's per request; libuv's
+loop takes about a fifth off a GET).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from aiohttp import web
 from caldav_sched.config import Settings
 from caldav_sched.dav.app import make_app
 from caldav_sched.errors import CaldavSchedError
-from caldav_sched.logging_setup import configure_logging
+from caldav_sched.logging_setup import configure_logging, skip_unused_record_fields
 
 log = logging.getLogger("caldav_sched")
 
@@ -68,8 +72,9 @@ async def run(settings: Settings) -> None:
         except OSError as exc:
             raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         log.info(
-            "serving CalDAV on http://%s:%d%s/ (database %s)",
+            "serving CalDAV on http://%s:%d%s/ (database %s; event loop %s)",
             host, port, settings.server.base_path, settings.storage.path,
+            type(loop).__module__.split(".")[0],
         )
         await stop.wait()
     finally:
@@ -100,12 +105,27 @@ def tune_allocator() -> bool:
     return True
 
 
+def _run_on_loop(settings: Settings) -> None:
+    """``run(settings)`` on the event loop the settings name."""
+    if settings.server.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("server.event_loop is uvloop, which is not installed: running on asyncio")
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(run(settings))
+            return
+    asyncio.run(run(settings))
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop."""
     tune_allocator()
+    skip_unused_record_fields()
     handler = configure_logging(settings.log, batch_seconds=settings.log.batch_seconds)
     try:
-        asyncio.run(run(settings))
+        _run_on_loop(settings)
     finally:
         handler.flush()
     return 0

@@ -166,7 +166,8 @@ def parse_object(body: bytes) -> CalendarObject:
     if "PRODID" not in cal:
         cal.add("PRODID", PRODID)
         rewrite = True
-    if cal.get_missing_tzids():
+    # Without a TZID parameter no time zone can be missing (the walk is not free).
+    if "TZID=" in fixed.upper() and cal.get_missing_tzids():
         try:
             cal.add_missing_timezones()
         except Exception as exc:  # an unknown TZID with no VTIMEZONE

@@ -549,7 +549,9 @@ def _freebusy_extent(freebusy: Component) -> _Extent:
 MAX_INDEXED_INSTANCES = 1000
 
 
-def instance_index(cal: Calendar) -> tuple[tuple[int, int], ...] | None:
+def instance_index(
+    cal: Calendar, span: tuple[int | None, int | None] | None = None
+) -> tuple[tuple[int, int], ...] | None:
     """Every instance's UTC ``(start, end)`` seconds, when they alone decide a
     plain ``VEVENT`` time-range filter (RFC 4791 9.9); ``None`` otherwise.
 
@@ -560,7 +562,8 @@ def instance_index(cal: Calendar) -> tuple[tuple[int, int], ...] | None:
     ``MAX_INDEXED_INSTANCES`` instances.  The instances come from the same
     ``Series`` expansion that a query evaluates, so a calendar-query with
     only a time-range on VEVENT can be answered from these pairs without
-    parsing the object again.
+    parsing the object again.  ``span`` is ``object_span(cal)`` when the
+    caller has it already.
     """
     try:
         components = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
@@ -569,7 +572,7 @@ def instance_index(cal: Calendar) -> tuple[tuple[int, int], ...] | None:
         # An open-ended rule has more instances than any index holds; say so
         # at once rather than expanding a thousand of them.  A bounded one is
         # expanded up to where its span ends, in one pass over the rule.
-        span_start, span_end = object_span(cal)
+        span_start, span_end = span if span is not None else object_span(cal)
         if span_end is None or span_start is None:
             return None
         if any(_surely_more_than(c, MAX_INDEXED_INSTANCES, span_end - span_start)

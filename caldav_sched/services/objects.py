@@ -44,6 +44,7 @@ from caldav_sched.services.errors import (
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
 from caldav_sched.store.collections import CollectionRow
+from caldav_sched.store.db import Connection
 from caldav_sched.store.errors import UidConflict
 from caldav_sched.store.objects import ObjectRow
 from caldav_sched.store.users import UserRow
@@ -173,15 +174,15 @@ async def put_object(
             data = serialise(plan.stored)
             calendar = plan.stored
         span_start, span_end = object_span(calendar)
-        instances = instance_index(calendar)
+        instances = instance_index(calendar, (span_start, span_end))
         etag = etag_for(data)
         schedule_tag = _schedule_tag(plan, current, data)
-        jobs = 0
-        async with services.db.transaction() as conn:
-            now = services.timestamp()
+        now = services.timestamp()
+
+        async def work(conn: Connection) -> int | None:
             latest = await object_store.get_object(conn, collection.id, name, with_data=False)
             if not _same_version(latest, current):
-                continue
+                return None
             try:
                 await object_store.write_object(
                     conn,
@@ -199,16 +200,22 @@ async def put_object(
                 )
             except UidConflict as exc:
                 raise UidInUse(exc.name) from exc
-            if plan is not None:
-                jobs = await scheduling.enqueue_plan(
-                    conn,
-                    plan,
-                    user=user,
-                    collection=collection,
-                    now=now,
-                    now_epoch=int(services.clock.now().timestamp()),
-                    clock_now=services.clock.now(),
-                )
+            if plan is None:
+                return 0
+            return await scheduling.enqueue_plan(
+                conn,
+                plan,
+                user=user,
+                collection=collection,
+                now=now,
+                now_epoch=int(services.clock.now().timestamp()),
+                clock_now=services.clock.now(),
+            )
+
+        # The write, its tokens, jobs and history: one trip to the writer's thread.
+        jobs = await services.db.write_through(work)
+        if jobs is None:
+            continue
         if jobs:
             services.jobs_enqueued()
         return PutOutcome(
@@ -231,7 +238,7 @@ async def _put_unscheduled(
     returns None, having written nothing, and ``put_object`` plans it.
     """
     span_start, span_end = object_span(obj.calendar)
-    instances = instance_index(obj.calendar)
+    instances = instance_index(obj.calendar, (span_start, span_end))
     etag = etag_for(obj.data)
     now = services.timestamp()
 
@@ -290,22 +297,26 @@ async def delete_object(
         if not schedule_tag_holds(preconditions, current.schedule_tag):
             raise PreconditionFailed("the Schedule-Tag does not match")
         plan = await _plan(services, user, collection, current, None, current.uid, preconditions)
-        jobs = 0
-        async with services.db.transaction() as conn:
+        async def work(conn: Connection) -> int | None:
             latest = await object_store.get_object(conn, collection.id, name, with_data=False)
             if not _same_version(latest, current):
-                continue
+                return None
             await object_store.delete_object(conn, collection.id, name)
-            if plan is not None:
-                jobs = await scheduling.enqueue_plan(
-                    conn,
-                    plan,
-                    user=user,
-                    collection=collection,
-                    now=services.timestamp(),
-                    now_epoch=int(services.clock.now().timestamp()),
-                    clock_now=services.clock.now(),
-                )
+            if plan is None:
+                return 0
+            return await scheduling.enqueue_plan(
+                conn,
+                plan,
+                user=user,
+                collection=collection,
+                now=services.timestamp(),
+                now_epoch=int(services.clock.now().timestamp()),
+                clock_now=services.clock.now(),
+            )
+
+        jobs = await services.db.write_through(work)
+        if jobs is None:
+            continue
         if jobs:
             services.jobs_enqueued()
         return jobs

@@ -10,6 +10,10 @@ A write that is a handful of statements runs as one plain function in the
 writer's thread (``Database.write``, ``in_thread``): one trip to the thread
 and back instead of one per statement, so the write lock is held for the
 time the statements take rather than for as many turns of a busy event loop.
+``Database.write_through`` does the same for the store's ordinary async
+functions: it runs them in the writer's thread over ``ThreadConnection``,
+whose every await completes at once, so a write of dozens of statements (an
+invitation to ten attendees: tokens, jobs, history) is still one trip.
 
 One exception to "never on the event loop": ``Database.point_read`` runs a
 lookup of one row by its key (the GET of one object) on the loop itself,
@@ -29,10 +33,10 @@ import ctypes.util
 import functools
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -48,13 +52,92 @@ async def in_thread(conn: Connection, work: Callable[..., T], *args: Any, **kwar
     For store functions that run several statements: they go to the thread
     in one trip.  aiosqlite has no public call for this; its queue method
     ``_execute`` (present since its first releases, pinned in pyproject) is
-    used here and nowhere else.
+    used here and nowhere else.  Already in the writer's thread (a
+    ``ThreadConnection``), ``work`` runs at once.
     """
+    if isinstance(conn, ThreadConnection):
+        return work(conn.raw, *args, **kwargs)
     return await conn._execute(_call, conn, work, args, kwargs)
 
 
 def _call(conn: Connection, work: Callable[..., T], args: tuple, kwargs: dict) -> T:
     return work(conn._conn, *args, **kwargs)
+
+
+class _Done:
+    """An awaitable that is already complete, and an async context manager of its value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._value
+        yield  # a generator that never suspends
+
+    async def __aenter__(self) -> Any:
+        return self._value
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._value.close()
+
+
+class ThreadCursor:
+    """aiosqlite's cursor interface over a sqlite3 cursor, for ``ThreadConnection``."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        return cast("sqlite3.Row | None", self._cursor.fetchone())
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        return self._cursor.fetchall()
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+class ThreadConnection:
+    """aiosqlite's connection interface over the writer's sqlite3 connection.
+
+    For the store's async functions when ``Database.write_through`` runs
+    them in the writer's own thread: each call runs its statement at once
+    and every await on it completes without suspending.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Done:
+        return _Done(ThreadCursor(self.raw.execute(sql, tuple(parameters))))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self.raw.execute(sql, tuple(parameters)).fetchall()
+
+
+def _run_to_end(work: Callable[[Connection], Awaitable[T]], raw: sqlite3.Connection) -> T:
+    """Run ``work`` over a ``ThreadConnection``; it must never suspend."""
+    coroutine = cast("Generator[Any, None, T]", work(cast(Connection, ThreadConnection(raw))).__await__())
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coroutine.close()
+    raise RuntimeError("a write run in the writer's thread waited for something else")
 
 
 # How long a read on the event loop may wait for a busy database before it
@@ -182,6 +265,20 @@ class Database:
         """
         async with self._write_lock:
             return await in_thread(self.writer, _transaction, work)
+
+    async def write_through(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run the async store code ``work(conn)`` as one write transaction in the writer's thread.
+
+        ``work`` awaits nothing but the connection it is given (store
+        functions on it); those awaits complete at once there.  It commits
+        when ``work`` returns and rolls back when it raises.  Anything else
+        awaited (the loop, a reader) is a programming error: it rolls back
+        and raises RuntimeError.
+        """
+        async with self._write_lock:
+            return await in_thread(
+                self.writer, _transaction, lambda raw: _run_to_end(work, raw)
+            )
 
     async def point_read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``work(sqlite3_connection, *args, **kwargs)``, a lookup by key, on the loop.

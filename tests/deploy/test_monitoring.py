@@ -206,3 +206,14 @@ def test_the_daemon_writes_info_lines_in_batches_and_warnings_at_once(monkeypatc
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+
+def test_text_log_lines_read_as_python_logging_writes_them():
+    from caldav_sched.logging_setup import TEXT_FORMAT, TextFormatter
+
+    ours, standard = TextFormatter(), logging.Formatter(TEXT_FORMAT)
+    for created in (1_700_000_000.0421, 1_700_000_000.9999, 1_700_000_001.5):
+        record = logging.LogRecord("caldav_sched.access", logging.INFO, __file__, 1,
+                                   "GET %s %d", ("/x.ics", 200), None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert ours.format(record) == standard.format(record)

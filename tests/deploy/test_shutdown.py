@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 import icalendar
 
 from caldav_sched.cli.main import main as cli
@@ -43,10 +44,11 @@ def event(i: int) -> str:
     )
 
 
-def write_config(tmp_path: Path, port: int) -> Path:
+def write_config(tmp_path: Path, port: int, event_loop: str = "uvloop") -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\nshutdown_timeout = 10.0\n'
+        f'event_loop = "{event_loop}"\n'
         f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\n'
         f'[mail]\ntransport = "file"\nfile_dir = "{tmp_path / "mail"}"\n'
         'from_address = "calendar@cal.example.com"\n'
@@ -127,9 +129,10 @@ async def stored(url: str, count: int) -> dict[int, tuple[int, bytes]]:
     return found | {-1: (0, listing.encode())}
 
 
-def test_sigterm_during_a_burst_of_puts(tmp_path, capsys):
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_sigterm_during_a_burst_of_puts(tmp_path, capsys, event_loop):
     port = free_port()
-    config = write_config(tmp_path, port)
+    config = write_config(tmp_path, port, event_loop)
     added = subprocess.run(
         [sys.executable, "-m", "caldav_sched", "user", "add", "alice", "--email",
          "alice@example.com", "--password-stdin", "--config", str(config)],
@@ -157,6 +160,8 @@ def test_sigterm_during_a_burst_of_puts(tmp_path, capsys):
     messages = [line["message"] for line in lines]
     assert any(m.startswith("SIGTERM received: stopping") for m in messages)
     assert messages[-1] == "stopped cleanly"
+    [serving] = [m for m in messages if m.startswith("serving CalDAV")]
+    assert serving.endswith(f"event loop {event_loop})")
     logged_puts = [l for l in lines if l["logger"] == "caldav_sched.access" and l["http"]["method"] == "PUT"]
     assert {l["http"]["status"] for l in logged_puts} <= {201}
     assert len(logged_puts) == len(acknowledged), "one log line per request"
