@@ -1,0 +1,71 @@
+"""Writes run in the writer's thread: the store's async functions, one trip each."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from caldav_sched.store import jobs as job_store
+from caldav_sched.store.db import Connection, Database
+from caldav_sched.store.migrate import migrate
+
+NOW = "2026-01-01T00:00:00+00:00"
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(str(tmp_path / "w.sqlite3"), readers=1)
+    await database.open()
+    await migrate(database)
+    yield database
+    await database.close()
+
+
+async def job_count(db: Database) -> int:
+    rows = await db.reader().execute_fetchall("SELECT count(*) FROM jobs")
+    return rows[0][0]
+
+
+async def test_store_functions_run_in_the_writers_thread_and_commit_together(db):
+    threads = set()
+
+    async def work(conn: Connection) -> list[int]:
+        threads.add(threading.get_ident())
+        ids = [
+            await job_store.enqueue(conn, kind="send_imip", payload={"n": n}, run_after=0, now=NOW)
+            for n in range(3)
+        ]
+        async with conn.execute("SELECT count(*) FROM jobs") as cur:
+            (inside,) = await cur.fetchone()
+        assert inside == 3  # the transaction sees its own rows
+        return ids
+
+    ids = await db.write_through(work)
+    assert len(set(ids)) == 3 and await job_count(db) == 3
+    assert threads and threading.get_ident() not in threads
+
+
+async def test_an_error_rolls_back_everything_and_reaches_the_caller(db):
+    async def work(conn: Connection) -> None:
+        await job_store.enqueue(conn, kind="send_imip", payload={}, run_after=0, now=NOW)
+        raise LookupError("the attendee vanished")
+
+    with pytest.raises(LookupError, match="vanished"):
+        await db.write_through(work)
+    assert await job_count(db) == 0
+
+
+async def test_work_that_waits_for_anything_else_is_refused_and_rolled_back(db):
+    async def work(conn: Connection) -> None:
+        await job_store.enqueue(conn, kind="send_imip", payload={}, run_after=0, now=NOW)
+        await asyncio.sleep(0)  # the loop is not this thread's to wait on
+
+    with pytest.raises(RuntimeError, match="waited"):
+        await db.write_through(work)
+    assert await job_count(db) == 0
+    # The writer is free again afterwards.
+    async with db.transaction() as conn:
+        await job_store.enqueue(conn, kind="send_imip", payload={}, run_after=0, now=NOW)
+    assert await job_count(db) == 1
