@@ -78,6 +78,7 @@ class QueueSettings:
 @dataclass(frozen=True)
 class LimitsSettings:
     max_resource_size: int = 1_048_576
+    max_instances: int = 3000
     max_request_body: int = 10_485_760
     max_mail_size: int = 10_485_760
 
@@ -182,6 +183,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("[queue] max_attempts: must be at least 1")
     if settings.queue.poll_interval <= 0:
         raise ConfigError("[queue] poll_interval: must be more than 0")
+    if settings.limits.max_instances < 1:
+        raise ConfigError("[limits] max_instances: must be at least 1")
     return settings
 
 

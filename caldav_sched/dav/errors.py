@@ -120,6 +120,13 @@ class MaxResourceSize(DavError):
     precondition = f"{{{CALDAV}}}max-resource-size"
 
 
+class MaxInstances(DavError):
+    """A recurrence rule generates more instances than this server allows (RFC 4791 5.3.2.1)."""
+
+    status = 403
+    precondition = f"{{{CALDAV}}}max-instances"
+
+
 class ValidFilter(DavError):
     """The calendar-query filter is not valid."""
 

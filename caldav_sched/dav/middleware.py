@@ -35,6 +35,7 @@ TRANSLATIONS: dict[type[Exception], type[dav_errors.DavError]] = {
     service_errors.UidInUse: dav_errors.NoUidConflict,
     service_errors.ComponentNotSupported: dav_errors.SupportedCalendarComponent,
     service_errors.ResourceTooLarge: dav_errors.MaxResourceSize,
+    service_errors.TooManyInstances: dav_errors.MaxInstances,
     service_errors.NotAllowed: dav_errors.Forbidden,
     service_errors.InvalidInput: dav_errors.BadRequest,
     service_errors.InvalidSyncToken: dav_errors.ValidSyncToken,

@@ -352,6 +352,12 @@ def _max_resource_size(ctx: PropContext, r: Resource) -> Element | None:
     return None
 
 
+def _max_instances(ctx: PropContext, r: Resource) -> Element | None:
+    if isinstance(r, Collection) and r.row.kind == "calendar":
+        return element(caldav("max-instances"), str(ctx.settings.limits.max_instances))
+    return None
+
+
 def _schedule_transp(c: Collection) -> Element:
     el = element(caldav("schedule-calendar-transp"))
     sub(el, caldav("opaque"))
@@ -400,6 +406,7 @@ _PROPERTIES = [
     LiveProperty(caldav("supported-calendar-component-set"), _components),
     LiveProperty(caldav("supported-calendar-data"), _calendar_data_types),
     LiveProperty(caldav("max-resource-size"), _max_resource_size),
+    LiveProperty(caldav("max-instances"), _max_instances),
     LiveProperty(caldav("schedule-calendar-transp"), _calendar_only(_schedule_transp)),
     LiveProperty(caldav("calendar-data"), _calendar_data),
     LiveProperty(caldav("schedule-tag"), _schedule_tag),

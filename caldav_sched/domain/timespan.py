@@ -16,6 +16,10 @@ This module owns two things:
   resource so that a time-range query is an index scan followed by an exact
   check.  It is computed on every PUT, so it works from DTSTART, UNTIL and
   COUNT instead of expanding recurrences, and it only has to be a superset.
+
+Beside them, :func:`instance_index` (the instances a plain time-range
+filter can be decided from) and :func:`exceeds_instances_per_year` (the
+bound behind CALDAV:max-instances).
 """
 
 from __future__ import annotations
@@ -508,6 +512,56 @@ def _last_counted_start(rule: object, start: Value) -> float:
     if not starts or len(starts) > _COUNT_EXPANSION_CAP:
         return math.inf
     return max(to_utc(s).timestamp() for s in starts)
+
+
+# A rule that repeats at most daily and names no hours, minutes or seconds
+# has at most this many instances in a year (MONTHLY or YEARLY on every day
+# of every month: 12 x 31).
+_MOST_DAILY_PER_YEAR = 372
+_YEAR = timedelta(days=366)
+
+
+def exceeds_instances_per_year(cal: Calendar, limit: int) -> bool:
+    """Whether a recurrence rule of the object has more than ``limit`` instances in a year.
+
+    The year is the one that starts at the rule's first instance.  RFC 4791
+    5.2.8 (CALDAV:max-instances) bounds the instances an object may
+    generate; a rule without COUNT or UNTIL generates endlessly many, so
+    this server bounds them per year, as CalendarServer bounds them within
+    its expansion window: a daily meeting without end has 366, an hourly
+    one 8,760.  What such a bound protects is every later time-range
+    query, which walks the rule from its start to the window it asks about.
+
+    Cheap for ordinary rules: one that repeats at most daily without
+    BYHOUR, BYMINUTE or BYSECOND is known to stay within 372 a year;
+    others are expanded lazily, at most ``limit`` + 1 instances.  A rule
+    that cannot be expanded is left to the query's own fallback (False).
+    """
+    for component in cal.subcomponents:
+        if component.name not in RECURRING_COMPONENTS or "RECURRENCE-ID" in component:
+            continue
+        start = date_value(component, "DTSTART")
+        if start is None:
+            continue
+        for rule in property_values(component, "RRULE"):
+            sub_daily = str((rule.get("FREQ") or [""])[0]).upper() in (
+                "SECONDLY", "MINUTELY", "HOURLY"
+            ) or any(rule.get(part) for part in ("BYHOUR", "BYMINUTE", "BYSECOND"))
+            if not sub_daily and limit >= _MOST_DAILY_PER_YEAR:
+                continue
+            if _more_in_first_year(rule, start, limit):
+                return True
+    return False
+
+
+def _more_in_first_year(rule: object, start: Value, limit: int) -> bool:
+    try:
+        anchor = datetime.combine(start, time(0)) if is_date(start) else start
+        text = rule.to_ical().decode()  # type: ignore[attr-defined]
+        starts = list(itertools.islice(rrulestr(text, dtstart=anchor), limit + 1))
+    except Exception:  # noqa: BLE001
+        return False
+    return len(starts) > limit and starts[limit] - starts[0] < _YEAR
 
 
 def _undated_todo_extent(todo: Component) -> _Extent:

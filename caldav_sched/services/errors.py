@@ -37,6 +37,10 @@ class ResourceTooLarge(ServiceError):
     """The calendar object is too large."""
 
 
+class TooManyInstances(ServiceError):
+    """A recurrence rule of the object repeats more often than this server keeps."""
+
+
 class NotAllowed(ServiceError):
     """That is not allowed on this resource."""
 

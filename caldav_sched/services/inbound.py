@@ -45,7 +45,7 @@ from caldav_sched.domain.scheduling import (
     record_counter,
     uid_of,
 )
-from caldav_sched.domain.timespan import object_span
+from caldav_sched.domain.timespan import exceeds_instances_per_year, object_span
 from caldav_sched.services import Services, local_delivery, scheduling
 from caldav_sched.services import users as user_service
 from caldav_sched.services.delivery import job_of_message_id, record_schedule_status
@@ -250,6 +250,12 @@ async def _accept_invitation(services: Services, mail: InboundMail, user: UserRo
         return Verdict("refused",
                        f"{part.method} not taken: the sender {sender} is not the ORGANIZER "
                        f"{(organizer or 'none').removeprefix('mailto:')}", part.method, uid, address)
+    limit = services.settings.limits.max_instances
+    if part.method == "REQUEST" and exceeds_instances_per_year(part.calendar, limit):
+        # What a PUT of the same event would be refused for (CALDAV:max-instances).
+        return Verdict("refused",
+                       f"REQUEST not taken: a recurrence rule repeats more than {limit} times "
+                       "within a year ([limits] max_instances)", part.method, uid, address)
     message = ItipMessage(
         method=Method(part.method),
         recipient=address,

@@ -26,7 +26,7 @@ from caldav_sched.domain.conditions import (
 )
 from caldav_sched.domain.scheduling import ScheduleStatus, normalize_address, set_schedule_status
 from caldav_sched.domain.ical import CalendarObject, etag_for, parse_calendar, parse_object, serialise
-from caldav_sched.domain.timespan import instance_index, object_span
+from caldav_sched.domain.timespan import exceeds_instances_per_year, instance_index, object_span
 from caldav_sched.services import Services
 from caldav_sched.services import scheduling
 from caldav_sched.services import users as user_service
@@ -38,6 +38,7 @@ from caldav_sched.services.errors import (
     NotFound,
     PreconditionFailed,
     ResourceTooLarge,
+    TooManyInstances,
     Contention,
     UidInUse,
 )
@@ -159,6 +160,12 @@ async def put_object(
     obj = parse_object(body)
     if obj.component not in collection.components:
         raise ComponentNotSupported(f"this calendar does not take {obj.component}")
+    limit = services.settings.limits.max_instances
+    if exceeds_instances_per_year(obj.calendar, limit):
+        raise TooManyInstances(
+            f"a recurrence rule repeats more than {limit} times within a year; "
+            "this server stores at most that many (CALDAV:max-instances)"
+        )
     if not scheduling.has_attendees(obj.calendar):
         outcome = await _put_unscheduled(services, collection, name, obj, preconditions)
         if outcome is not None:

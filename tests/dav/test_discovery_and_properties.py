@@ -66,6 +66,7 @@ CALENDAR_PROPS = [
     "D:resourcetype", "D:displayname", "D:getetag", "D:sync-token", "CS:getctag", "D:owner",
     "D:current-user-privilege-set", "D:supported-report-set",
     "C:supported-calendar-component-set", "C:supported-calendar-data", "C:max-resource-size",
+    "C:max-instances",
 ]
 OBJECT_PROPS = [
     "D:resourcetype", "D:getetag", "D:getcontenttype", "D:getlastmodified",

@@ -153,14 +153,15 @@ async def test_an_attendee_deleting_their_copy_declines(site):
     assert partstat(body, "b@example.com") == "DECLINED"
 
 
-def outside_invitation(*, sender: str, organizer: str, auth: str | None, method: str = "REQUEST") -> bytes:
+def outside_invitation(*, sender: str, organizer: str, auth: str | None, method: str = "REQUEST",
+                       extra: str = "") -> bytes:
     calendar = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
         f"METHOD:{method}\r\nBEGIN:VEVENT\r\nUID:outside-1\r\nDTSTAMP:20180710T120000Z\r\n"
         "SEQUENCE:0\r\nDTSTART:20180712T090000Z\r\nDTEND:20180712T100000Z\r\n"
         f"SUMMARY:Supplier call\r\nORGANIZER;CN=Olga:mailto:{organizer}\r\n"
         f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{organizer}\r\n"
-        "ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:b@example.com\r\n"
+        "ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:b@example.com\r\n" + extra
         + ("STATUS:CANCELLED\r\n" if method == "CANCEL" else "")
         + "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
@@ -180,19 +181,23 @@ PASS = "mx.example.com; dkim=pass header.d=outside.example; dmarc=pass header.fr
 
 
 @pytest.mark.parametrize(
-    "sender, auth, reason",
+    "sender, auth, extra, reason",
     [
-        ("olga@outside.example", None, "no Authentication-Results header from a trusted host"),
-        ("olga@outside.example", PASS.replace("mx.example.com", "evil.example"),
+        ("olga@outside.example", None, "", "no Authentication-Results header from a trusted host"),
+        ("olga@outside.example", PASS.replace("mx.example.com", "evil.example"), "",
          "no Authentication-Results header from a trusted host"),
-        ("olga@outside.example", "mx.example.com; dmarc=fail header.from=outside.example",
+        ("olga@outside.example", "mx.example.com; dmarc=fail header.from=outside.example", "",
          "did not authenticate"),
-        ("mallory@outside.example", PASS, "is not the ORGANIZER"),
+        ("mallory@outside.example", PASS, "", "is not the ORGANIZER"),
+        # Vouched for, but a PUT of it would be refused too (CALDAV:max-instances).
+        ("olga@outside.example", PASS, "RRULE:FREQ=MINUTELY\r\n",
+         "repeats more than 3000 times within a year"),
     ],
 )
-async def test_an_outside_invitation_without_vouching_is_refused(site, sender, auth, reason):
+async def test_an_outside_invitation_without_vouching_is_refused(site, sender, auth, extra, reason):
     server, _, lmtp = site
-    raw = outside_invitation(sender=sender, organizer="olga@outside.example", auth=auth)
+    raw = outside_invitation(sender=sender, organizer="olga@outside.example", auth=auth,
+                             extra=extra)
     assert deliver_lmtp(lmtp, "b@example.com", raw) == {}
     from caldav_sched.services import inbound as inbound_service
 
