@@ -220,7 +220,7 @@ async def put_object(
             )
 
         # The write, its tokens, jobs and history: one trip to the writer's thread.
-        jobs = await services.db.write_through(work)
+        jobs = await services.db.in_writer(work)
         if jobs is None:
             continue
         if jobs:
@@ -304,6 +304,7 @@ async def delete_object(
         if not schedule_tag_holds(preconditions, current.schedule_tag):
             raise PreconditionFailed("the Schedule-Tag does not match")
         plan = await _plan(services, user, collection, current, None, current.uid, preconditions)
+
         async def work(conn: Connection) -> int | None:
             latest = await object_store.get_object(conn, collection.id, name, with_data=False)
             if not _same_version(latest, current):
@@ -321,7 +322,7 @@ async def delete_object(
                 clock_now=services.clock.now(),
             )
 
-        jobs = await services.db.write_through(work)
+        jobs = await services.db.in_writer(work)
         if jobs is None:
             continue
         if jobs:

@@ -10,7 +10,7 @@ A write that is a handful of statements runs as one plain function in the
 writer's thread (``Database.write``, ``in_thread``): one trip to the thread
 and back instead of one per statement, so the write lock is held for the
 time the statements take rather than for as many turns of a busy event loop.
-``Database.write_through`` does the same for the store's ordinary async
+``Database.in_writer`` does the same for the store's ordinary async
 functions: it runs them in the writer's thread over ``ThreadConnection``,
 whose every await completes at once, so a write of dozens of statements (an
 invitation to ten attendees: tokens, jobs, history) is still one trip.
@@ -112,7 +112,7 @@ class ThreadCursor:
 class ThreadConnection:
     """aiosqlite's connection interface over the writer's sqlite3 connection.
 
-    For the store's async functions when ``Database.write_through`` runs
+    For the store's async functions when ``Database.in_writer`` runs
     them in the writer's own thread: each call runs its statement at once
     and every await on it completes without suspending.
     """
@@ -266,7 +266,7 @@ class Database:
         async with self._write_lock:
             return await in_thread(self.writer, _transaction, work)
 
-    async def write_through(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+    async def in_writer(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run the async store code ``work(conn)`` as one write transaction in the writer's thread.
 
         ``work`` awaits nothing but the connection it is given (store

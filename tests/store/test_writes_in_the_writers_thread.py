@@ -42,7 +42,7 @@ async def test_store_functions_run_in_the_writers_thread_and_commit_together(db)
         assert inside == 3  # the transaction sees its own rows
         return ids
 
-    ids = await db.write_through(work)
+    ids = await db.in_writer(work)
     assert len(set(ids)) == 3 and await job_count(db) == 3
     assert threads and threading.get_ident() not in threads
 
@@ -53,7 +53,7 @@ async def test_an_error_rolls_back_everything_and_reaches_the_caller(db):
         raise LookupError("the attendee vanished")
 
     with pytest.raises(LookupError, match="vanished"):
-        await db.write_through(work)
+        await db.in_writer(work)
     assert await job_count(db) == 0
 
 
@@ -63,7 +63,7 @@ async def test_work_that_waits_for_anything_else_is_refused_and_rolled_back(db):
         await asyncio.sleep(0)  # the loop is not this thread's to wait on
 
     with pytest.raises(RuntimeError, match="waited"):
-        await db.write_through(work)
+        await db.in_writer(work)
     assert await job_count(db) == 0
     # The writer is free again afterwards.
     async with db.transaction() as conn:
