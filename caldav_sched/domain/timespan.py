@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import NamedTuple
 
 import recurring_ical_events
 from dateutil.rrule import rrulestr
@@ -651,3 +652,21 @@ def instance_index(
     except Exception:  # noqa: BLE001
         # Never fail a PUT over the index: without it the query parses the object.
         return None
+
+
+class TimeIndex(NamedTuple):
+    """What the store keeps of an object to answer time-range queries."""
+
+    span_start: int | None
+    span_end: int | None
+    instances: tuple[tuple[int, int], ...] | None
+
+
+def time_index(cal: Calendar) -> TimeIndex:
+    """The span and, where they decide a time-range, the instances of an object.
+
+    Every write of an object stores both (a write that left the instances
+    out would make queries parse that object again).
+    """
+    span_start, span_end = object_span(cal)
+    return TimeIndex(span_start, span_end, instance_index(cal, (span_start, span_end)))

@@ -26,7 +26,7 @@ from caldav_sched.domain.conditions import (
 )
 from caldav_sched.domain.scheduling import ScheduleStatus, normalize_address, set_schedule_status
 from caldav_sched.domain.ical import CalendarObject, etag_for, parse_calendar, parse_object, serialise
-from caldav_sched.domain.timespan import exceeds_instances_per_year, instance_index, object_span
+from caldav_sched.domain.timespan import exceeds_instances_per_year, time_index
 from caldav_sched.services import Services
 from caldav_sched.services import scheduling
 from caldav_sched.services import users as user_service
@@ -180,8 +180,7 @@ async def put_object(
         if plan is not None and plan.stored is not None and plan.stored is not obj.calendar:
             data = serialise(plan.stored)
             calendar = plan.stored
-        span_start, span_end = object_span(calendar)
-        instances = instance_index(calendar, (span_start, span_end))
+        index = time_index(calendar)
         etag = etag_for(data)
         schedule_tag = _schedule_tag(plan, current, data)
         now = services.timestamp()
@@ -199,9 +198,9 @@ async def put_object(
                     component=obj.component,
                     etag=etag,
                     data=data,
-                    span_start=span_start,
-                    span_end=span_end,
-                    instances=instances,
+                    span_start=index.span_start,
+                    span_end=index.span_end,
+                    instances=index.instances,
                     modified_at=now,
                     schedule_tag=schedule_tag,
                 )
@@ -244,8 +243,7 @@ async def _put_unscheduled(
     a scheduled one (its attendees must hear of the change); then this
     returns None, having written nothing, and ``put_object`` plans it.
     """
-    span_start, span_end = object_span(obj.calendar)
-    instances = instance_index(obj.calendar, (span_start, span_end))
+    index = time_index(obj.calendar)
     etag = etag_for(obj.data)
     now = services.timestamp()
 
@@ -264,9 +262,9 @@ async def _put_unscheduled(
                 component=obj.component,
                 etag=etag,
                 data=obj.data,
-                span_start=span_start,
-                span_end=span_end,
-                instances=instances,
+                span_start=index.span_start,
+                span_end=index.span_end,
+                instances=index.instances,
                 modified_at=now,
                 schedule_tag=schedule_tag,
             )

@@ -312,13 +312,16 @@ def write_object_blocking(
     data: bytes,
     span_start: int | None,
     span_end: int | None,
+    instances: Sequence[tuple[int, int]] | None,
     modified_at: str,
     schedule_tag: str | None = None,
-    instances: Sequence[tuple[int, int]] | None = None,
 ) -> int:
     """``write_object`` inside the caller's transaction, in the connection's thread.
 
-    Raises UidConflict when another resource of the collection has the UID.
+    ``span_start``, ``span_end`` and ``instances`` are the object's time
+    index (``domain.timespan.time_index``), given on every write: None
+    instances makes queries parse the object.  Raises UidConflict when
+    another resource of the collection has the UID.
     """
     holder = raw.execute(
         "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
