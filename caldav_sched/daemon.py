@@ -19,7 +19,7 @@ calendars grow.  The variables ``MALLOC_ARENA_MAX`` and
 
 Event loop: uvloop unless ``server.event_loop`` asks for asyncio's own (the
 daemon's costs are mostly the loop's and aiohttp's per request; libuv's
-loop takes about a fifth off a GET).
+loop takes about a sixth off a GET's CPU).
 """
 
 from __future__ import annotations
