@@ -33,6 +33,8 @@ from multidict import CIMultiDict
 from caldav_sched.config import Settings, settings_from_dict
 from caldav_sched.dav.app import SERVICES, make_app
 from caldav_sched.services import users as user_service
+from caldav_sched.store.db import Database
+from caldav_sched.store.migrate import migrate
 
 PASSWORD = "correct horse battery staple"
 USERS = {
@@ -198,6 +200,16 @@ def smtp_settings(tmp_path: Path, sink: SmtpSink, **tables: dict[str, Any]) -> S
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database file of its own, without a server."""
+    database = Database(str(tmp_path / "db.sqlite3"), readers=1)
+    await database.open()
+    await migrate(database)
+    yield database
+    await database.close()
 
 
 @pytest.fixture

@@ -206,17 +206,7 @@ async def put_object(
                 )
             except UidConflict as exc:
                 raise UidInUse(exc.name) from exc
-            if plan is None:
-                return 0
-            return await scheduling.enqueue_plan(
-                conn,
-                plan,
-                user=user,
-                collection=collection,
-                now=now,
-                now_epoch=int(services.clock.now().timestamp()),
-                clock_now=services.clock.now(),
-            )
+            return await _enqueue(conn, services, plan, user, collection, now)
 
         # The write, its tokens, jobs and history: one trip to the writer's thread.
         jobs = await services.db.in_writer(work)
@@ -275,6 +265,24 @@ async def _put_unscheduled(
     return await services.db.write(work)
 
 
+async def _enqueue(
+    conn: Connection,
+    services: Services,
+    plan: scheduling.SchedulingPlan | None,
+    user: UserRow,
+    collection: CollectionRow,
+    now: str,
+) -> int:
+    """The plan's deliveries and mail jobs in the caller's transaction; jobs queued."""
+    if plan is None:
+        return 0
+    clock_now = services.clock.now()
+    return await scheduling.enqueue_plan(
+        conn, plan, user=user, collection=collection, now=now,
+        now_epoch=int(clock_now.timestamp()), clock_now=clock_now,
+    )
+
+
 def _check_preconditions(preconditions: Preconditions, current: ObjectRow | None) -> None:
     if not preconditions_hold(preconditions, current.etag if current else None):
         raise PreconditionFailed(
@@ -308,17 +316,7 @@ async def delete_object(
             if not _same_version(latest, current):
                 return None
             await object_store.delete_object(conn, collection.id, name)
-            if plan is None:
-                return 0
-            return await scheduling.enqueue_plan(
-                conn,
-                plan,
-                user=user,
-                collection=collection,
-                now=services.timestamp(),
-                now_epoch=int(services.clock.now().timestamp()),
-                clock_now=services.clock.now(),
-            )
+            return await _enqueue(conn, services, plan, user, collection, services.timestamp())
 
         jobs = await services.db.in_writer(work)
         if jobs is None:

@@ -10,7 +10,6 @@ import pytest
 from caldav_sched.queue.retry import next_delay
 from caldav_sched.store import jobs as job_store
 from caldav_sched.store.db import Database
-from caldav_sched.store.migrate import migrate
 
 NOW = "2026-01-01T00:00:00+00:00"
 
@@ -33,15 +32,6 @@ def test_backoff_doubles_and_is_capped(attempts, jitter, expected):
 
 def test_backoff_is_capped():
     assert next_delay(7, max_attempts=50, base=30, cap=100, jitter=1.0) == 100
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(str(tmp_path / "q.sqlite3"), readers=1)
-    await database.open()
-    await migrate(database)
-    yield database
-    await database.close()
 
 
 async def add(db: Database, count: int, run_after: int = 100) -> list[int]:

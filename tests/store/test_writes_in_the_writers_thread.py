@@ -9,18 +9,8 @@ import pytest
 
 from caldav_sched.store import jobs as job_store
 from caldav_sched.store.db import Connection, Database
-from caldav_sched.store.migrate import migrate
 
 NOW = "2026-01-01T00:00:00+00:00"
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(str(tmp_path / "w.sqlite3"), readers=1)
-    await database.open()
-    await migrate(database)
-    yield database
-    await database.close()
 
 
 async def job_count(db: Database) -> int:
