@@ -271,16 +271,15 @@ class Series:
         produced = False
         stop = hi + _WINDOW_SLACK if hi is not None else None
         try:
-            for occurrence in itertools.islice(self._occurrences(master, lo, hi), MAX_INSTANCES):
-                start = occurrence["DTSTART"].dt
+            for start, end in itertools.islice(self._occurrences(master, lo, hi), MAX_INSTANCES):
                 # Occurrences come in start order, so nothing later can overlap.
                 if stop is not None and to_utc(start) > stop:
                     break
-                rid = occurrence["RECURRENCE-ID"].dt
-                if recurrence_key(rid) in self._overridden:
+                # The master alone is expanded, so an occurrence's RECURRENCE-ID is its start.
+                if recurrence_key(start) in self._overridden:
                     continue
                 produced = True
-                yield Instance(master, start, _occurrence_end(occurrence), rid)
+                yield Instance(master, start, end, start)
         except Exception:  # noqa: BLE001
             # The expander raises assorted errors on odd rules and mixed
             # value types; a stored object must still be matchable, so fall
@@ -290,8 +289,10 @@ class Series:
                 if instance is not None:
                     yield instance
 
-    def _occurrences(self, master: Component, lo: datetime | None, hi: datetime | None) -> Iterator[Component]:
-        """The master's occurrences around ``[lo, hi)``, in start order."""
+    def _occurrences(
+        self, master: Component, lo: datetime | None, hi: datetime | None
+    ) -> Iterator[tuple[Value, Value]]:
+        """The (start, end) of the master's occurrences around ``[lo, hi)``, in start order."""
         # The master alone: overrides are handled here, by RECURRENCE-ID, so
         # that every instance can be attributed to the component it comes from.
         alone = Calendar()
@@ -300,13 +301,23 @@ class Series:
             alone, keep_recurrence_attributes=True, components=(master.name,)
         )
         start = (lo if lo is not None else _earliest_start(master)) - _WINDOW_SLACK
+        has_end = master.name in ("VEVENT", "VTODO")
         if hi is not None and not _is_dense(master):
             # One pass over the rule: much cheaper than the windowed search
-            # behind ``after`` when the window holds no match.
-            found = query.between(start, hi + _WINDOW_SLACK)
-            return iter(sorted(found, key=lambda c: to_utc(c["DTSTART"].dt)))
+            # behind ``after`` when the window holds no match.  The series
+            # give occurrences' times; ``between`` would also build a copy
+            # of the master for each, which is most of the cost.
+            found = [
+                (occurrence.start, occurrence.end if has_end else occurrence.start)
+                for series in query.series
+                for occurrence in series.between(start, hi + _WINDOW_SLACK)
+            ]
+            return iter(sorted(found, key=lambda times: to_utc(times[0])))
         # Lazy, so that a sub-daily rule or an open window is never listed in full.
-        return query.after(start)
+        return (
+            (component["DTSTART"].dt, _occurrence_end(component))
+            for component in query.after(start)
+        )
 
 
 def _is_dense(master: Component) -> bool:

@@ -90,6 +90,13 @@ def test_set_schedule_status_moves_pending_on():
         ((), datetime(2025, 6, 1, tzinfo=UTC), True),
         (("RRULE:FREQ=WEEKLY",), datetime(2040, 1, 1, tzinfo=UTC), True),  # unbounded
         (("RRULE:FREQ=WEEKLY;COUNT=2",), datetime(2025, 7, 1, tzinfo=UTC), False),
+        ((), datetime(2025, 6, 10, 9, 30, tzinfo=UTC), True),  # under way
+        ((), datetime(2025, 6, 10, 10, tzinfo=UTC), False),  # just ended
+        # The span reaches the EXDATE'd second instance; the expansion knows better.
+        (("RRULE:FREQ=WEEKLY;COUNT=2", "EXDATE:20250617T090000Z"),
+         datetime(2025, 6, 12, tzinfo=UTC), False),
+        (("RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE:20250617T090000Z"),
+         datetime(2025, 6, 18, tzinfo=UTC), True),
     ],
 )
 def test_has_instance_after(lines, when, expected):

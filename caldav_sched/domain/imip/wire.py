@@ -16,12 +16,10 @@ bytes in the mail (RFC 6047 §2, anchors 6.8 #49-50):
 
 from __future__ import annotations
 
-import copy
-
 from icalendar import Calendar
 
 from caldav_sched.domain.scheduling import Method, normalize_address, rewrite_organizer
-from caldav_sched.domain.scheduling.components import attendee_lines
+from caldav_sched.domain.scheduling.components import attendee_lines, clone
 
 from .headers import scrub
 
@@ -42,7 +40,7 @@ def wire_calendar(
     out = (
         rewrite_organizer(calendar, token_mailbox)
         if token_mailbox is not None
-        else copy.deepcopy(calendar)
+        else clone(calendar)
     )
     _set_method(out, method)
     if token_mailbox is not None and organizer_name:

@@ -54,8 +54,15 @@ def parse_calendar(text: str | bytes) -> Calendar:
 
 
 def clone(cal: Calendar) -> Calendar:
-    """A deep copy: the engine never edits its inputs."""
-    return copy.deepcopy(cal)
+    """A deep copy: the engine never edits its inputs.
+
+    VTIMEZONE components are the exception: nothing in the server edits
+    one, and the parser shares one parsed zone among all calendars that
+    carry its text, so the copy shares them too (a zone is about half of a
+    zoned event's properties).
+    """
+    shared = {id(zone): zone for zone in cal.subcomponents if zone.name == "VTIMEZONE"}
+    return copy.deepcopy(cal, shared)
 
 
 def schedulable(cal: Calendar) -> list[Component]:

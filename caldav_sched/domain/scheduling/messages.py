@@ -24,6 +24,7 @@ from .components import (
     SCHEDULE_FORCE_SEND,
     SCHEDULE_STATUS,
     attendee_lines,
+    clone,
     drop_params,
     find_attendee,
     sequence_of,
@@ -93,7 +94,7 @@ def new_itip_calendar(method: str, source: Calendar | None, components: Iterable
     comps = list(components)
     if source is not None:
         for tz in source.walk("VTIMEZONE"):
-            cal.add_component(copy.deepcopy(tz))
+            cal.add_component(tz)  # read-only, shared (see components.clone)
     for comp in comps:
         cal.add_component(comp)
     used = cal.get_used_tzids()
@@ -257,7 +258,7 @@ def rewrite_organizer(cal: Calendar, address: str) -> Calendar:
     the organizer twice (CCS; anchors 6.7 #46).  The real address stays in
     the EMAIL parameter (RFC 7986 §6.2), CN is kept.
     """
-    out = copy.deepcopy(cal)
+    out = clone(cal)
     for comp in out.walk():
         if comp.name not in ("VEVENT", "VTODO"):
             continue
