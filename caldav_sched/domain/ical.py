@@ -268,5 +268,57 @@ def parse_object(body: bytes) -> CalendarObject:
     return CalendarObject(calendar=cal, uid=uid, component=kind, data=data)
 
 
+FOLD_OCTETS = 75
+
+
 def serialise(cal: icalendar.Calendar) -> bytes:
-    return cal.to_ical()
+    """The calendar as iCalendar octets: CRLF line ends, lines of at most 75 octets.
+
+    icalendar's own ``to_ical`` folds character by character, which made
+    folding most of the cost of serialising; this folds the same content
+    lines with ``fold_line``.
+    """
+    return "".join(fold_line(line) + "\r\n" for line in cal.content_lines() if line).encode("utf-8")
+
+
+def fold_line(line: str, limit: int = FOLD_OCTETS) -> str:
+    """Fold one content line so each physical line has at most ``limit`` octets.
+
+    Continuation lines start with a space, which counts towards the limit.
+    A backslash or RFC 6868 caret stays with the character it escapes,
+    since some parsers do not rejoin an escape split across lines; a fold
+    never falls inside a UTF-8 sequence.
+    """
+    if not line.isascii():
+        return _fold_by_octets(line, limit)
+    # One octet per character: the same cuts as below, found by slicing.
+    pieces: list[str] = []
+    start, budget = 0, limit
+    while len(line) - start > budget:
+        cut = start + budget
+        if budget > 1 and line[cut - 1] in "\\^":
+            cut -= 1
+        pieces.append(line[start:cut])
+        start, budget = cut, limit - 1
+    pieces.append(line[start:])
+    return "\r\n ".join(pieces)
+
+
+def _fold_by_octets(line: str, limit: int) -> str:
+    pieces: list[str] = []
+    current = ""
+    size = 0
+    budget = limit
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > budget:
+            carry = ""
+            if len(current) > 1 and current[-1] in "\\^":
+                carry, current = current[-1], current[:-1]
+            pieces.append(current)
+            current, size = carry, len(carry.encode("utf-8"))
+            budget = limit - 1  # the leading space of a continuation line
+        current += char
+        size += width
+    pieces.append(current)
+    return "\r\n ".join(pieces)

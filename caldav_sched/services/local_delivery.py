@@ -93,7 +93,7 @@ async def _inbox_item(conn: Connection, user: UserRow, message: ItipMessage, now
     if inbox is None:
         return
     name = await object_store.name_for_uid(conn, inbox.id, message.uid)
-    data = message.to_ical()
+    data = serialise(message.calendar)
     await _write(
         conn,
         collection_id=inbox.id,

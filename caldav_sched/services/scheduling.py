@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 import icalendar
 
 from caldav_sched.domain import imip
+from caldav_sched.domain.ical import serialise
+from caldav_sched.domain.timespan import object_span
 from caldav_sched.domain.scheduling import (
     ItipMessage,
     Method,
@@ -66,13 +68,29 @@ class SchedulingPlan:
         """The message's iCalendar octets (RFC 5545 CRLF, folded)."""
         key = id(message.calendar)
         if key not in self._wire:
-            self._wire[key] = message.to_ical()
+            self._wire[key] = serialise(message.calendar)
         return self._wire[key]
 
     def serialise_messages(self) -> None:
         """Serialise every message now, so the write transaction does not."""
         for message in self.messages:
             self.wire(message)
+
+
+def _has_instance_after(cal: icalendar.Calendar, when: datetime) -> bool:
+    """Whether any instance ends after ``when``; the object's span settles most.
+
+    The span bounds every instance, so an object that starts after ``when``
+    ends after it and one whose span closed by ``when`` is over; only an
+    object under way (or with an open span) is expanded by the engine.
+    """
+    span_start, span_end = object_span(cal)
+    moment = when.timestamp()
+    if span_start is not None and span_start > moment:
+        return True
+    if span_end is not None and span_end <= moment:
+        return False
+    return has_instance_after(cal, when)
 
 
 def has_attendees(cal: icalendar.Calendar | None) -> bool:
@@ -139,7 +157,7 @@ def plan_change(
         return None
     subject = new if new is not None else old
     assert subject is not None
-    if not has_instance_after(subject, now) and (old is None or not has_instance_after(old, now)):
+    if not _has_instance_after(subject, now) and (old is None or not _has_instance_after(old, now)):
         # Anchors 6.7 #46: nobody wants mail about a meeting that is over.
         return SchedulingPlan(
             stored=new,

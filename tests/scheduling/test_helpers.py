@@ -20,6 +20,7 @@ from caldav_sched.domain.scheduling import (
     uid_of,
 )
 from caldav_sched.domain.scheduling.components import attendee_lines
+from caldav_sched.services.scheduling import _has_instance_after as services_has_instance_after
 
 from .helpers import A, B, C, NOW, att, cal, line_params, vevent
 
@@ -101,6 +102,8 @@ def test_set_schedule_status_moves_pending_on():
 )
 def test_has_instance_after(lines, when, expected):
     assert has_instance_after(cal(vevent(att(B), *lines)), when) is expected
+    # The services answer most objects from their span first; same answers.
+    assert services_has_instance_after(cal(vevent(att(B), *lines)), when) is expected
 
 
 def test_rewrite_organizer_also_rewrites_the_organizers_attendee_line():

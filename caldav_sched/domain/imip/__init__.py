@@ -31,12 +31,11 @@ from __future__ import annotations
 
 from .render import Action, classify, render_imip, subject_for
 from .tokens import is_token, new_token, token_address, token_from_address
-from .wire import fold_line, serialize
+from .wire import serialize
 
 __all__ = [
     "Action",
     "classify",
-    "fold_line",
     "is_token",
     "new_token",
     "render_imip",

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from icalendar import Calendar
 
+from caldav_sched.domain.ical import serialise
 from caldav_sched.domain.scheduling import Method, normalize_address, rewrite_organizer
 from caldav_sched.domain.scheduling.components import attendee_lines, clone
 
 from .headers import scrub
 
 UPPER_PARAMS = ("PARTSTAT", "ROLE", "RSVP", "CUTYPE")
-FOLD_OCTETS = 75
 # Messages the organizer sends: their ORGANIZER becomes the reply token.
 FROM_ORGANIZER = frozenset({Method.REQUEST, Method.CANCEL, Method.ADD, Method.DECLINECOUNTER})
 
@@ -52,45 +52,7 @@ def wire_calendar(
 
 def serialize(calendar: Calendar) -> bytes:
     """The calendar as CRLF-terminated lines of at most 75 octets."""
-    text = calendar.to_ical().decode("utf-8")
-    return "".join(fold_line(line) + "\r\n" for line in unfold(text)).encode("utf-8")
-
-
-def unfold(text: str) -> list[str]:
-    """Logical content lines of iCalendar text (RFC 5545 §3.1), any line ending."""
-    lines: list[str] = []
-    for physical in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if physical[:1] in (" ", "\t") and lines:
-            lines[-1] += physical[1:]
-        elif physical:
-            lines.append(physical)
-    return lines
-
-
-def fold_line(line: str, limit: int = FOLD_OCTETS) -> str:
-    """Fold one content line so each physical line has at most ``limit`` octets.
-
-    Continuation lines start with a space, which counts towards the limit.
-    A backslash or RFC 6868 caret stays with the character it escapes,
-    since some parsers do not rejoin an escape split across lines.
-    """
-    pieces: list[str] = []
-    current = ""
-    size = 0
-    budget = limit
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > budget:
-            carry = ""
-            if len(current) > 1 and current[-1] in "\\^":
-                carry, current = current[-1], current[:-1]
-            pieces.append(current)
-            current, size = carry, len(carry.encode("utf-8"))
-            budget = limit - 1  # the leading space of a continuation line
-        current += char
-        size += width
-    pieces.append(current)
-    return "\r\n ".join(pieces)
+    return serialise(calendar)
 
 
 def _set_method(cal: Calendar, method: str) -> None:

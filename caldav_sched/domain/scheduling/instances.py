@@ -22,7 +22,6 @@ import recurring_ical_events
 from icalendar import Calendar
 from icalendar.cal import Component
 
-from ..timespan import object_span
 from .components import schedulable
 
 Key = date | datetime
@@ -159,15 +158,6 @@ def has_instance_after(cal: Calendar, when: datetime) -> bool:
     For the mail layer to skip invitations to events entirely in the past
     (anchors 6.7 #46); an unbounded RRULE always has one.
     """
-    # The object's span settles most objects without expanding anything:
-    # it bounds every instance, so one starting after ``when`` ends after it
-    # and one whose span closed by ``when`` is over.
-    span_start, span_end = object_span(cal)
-    moment = when.timestamp()
-    if span_start is not None and span_start > moment:
-        return True
-    if span_end is not None and span_end <= moment:
-        return False
     try:
         occurrences = recurring_ical_events.of(cal).after(when)
         return next(iter(occurrences), None) is not None
