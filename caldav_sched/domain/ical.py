@@ -119,7 +119,8 @@ def _leading_timezones(text: str) -> tuple[list[str], str]:
     """The VTIMEZONE blocks ahead of the calendar's first other component, and the rest.
 
     ``text`` is normalised (CRLF, upper-case BEGIN/END).  Only blocks at the
-    top level qualify: nothing but VCALENDAR properties may come before them.
+    top level qualify: nothing but VCALENDAR properties may come before or
+    between them (a stray END line stops the search).
     """
     blocks: list[str] = []
     kept: list[str] = []
@@ -128,6 +129,8 @@ def _leading_timezones(text: str) -> tuple[list[str], str]:
     while True:
         found = text.find("\r\nBEGIN:", search)
         if found < 0 or not text.startswith(_BEGIN_TIMEZONE, found + 2):
+            break
+        if "\r\nEND:" in text[search:found]:
             break
         end = text.find(_END_TIMEZONE, found)
         if end < 0:

@@ -122,3 +122,18 @@ def test_a_large_zone_is_parsed_with_its_calendar_and_not_kept():
     second = parse_object(zoned("large-2", zones=padded)).calendar
     assert first.timezones[0] is not second.timezones[0]
     assert first.to_ical() == icalendar.Calendar.from_ical(zoned("large-1", zones=padded)).to_ical()
+
+
+def test_a_stray_end_line_before_a_zone_is_refused_as_before():
+    stray = zoned("stray").replace(b"PRODID:-//test//EN\r\n", b"PRODID:-//test//EN\r\nEND:VEVENT\r\n")
+    with pytest.raises(InvalidCalendarData, match="END encountered without an accompanying BEGIN"):
+        icalendar_only(stray)
+    with pytest.raises(InvalidCalendarData, match="END encountered without an accompanying BEGIN"):
+        parse_object(stray)
+
+
+def icalendar_only(body: bytes) -> icalendar.Calendar:
+    try:
+        return icalendar.Calendar.from_ical(body)
+    except ValueError as exc:
+        raise InvalidCalendarData(str(exc)) from exc
