@@ -21,7 +21,6 @@ import icalendar
 
 from caldav_sched.domain import imip
 from caldav_sched.domain.ical import serialise
-from caldav_sched.domain.timespan import object_span
 from caldav_sched.domain.scheduling import (
     ItipMessage,
     Method,
@@ -33,6 +32,7 @@ from caldav_sched.domain.scheduling import (
     plan_attendee_change,
     plan_organizer_change,
 )
+from caldav_sched.domain.timespan import object_span
 from caldav_sched.services import local_delivery
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import jobs as job_store
