@@ -81,17 +81,20 @@ def refold(folded: str, *, linesep: str = "\r\n", width: int = LINE_LENGTH) -> s
     """
     text = folded.removesuffix(linesep).replace(linesep, "")
     name, _, value = text.partition(":")
-    words = value.split(" ")
     lines = [f"{name}:"]
     start = True
-    for word in words:
-        if word == "" and start:
-            continue  # the space after the colon
-        if start or not word or len(lines[-1]) + 1 + len(word) <= width:
+    spaces = ""  # white space that belongs to the value, carried to the next word
+    for word in value.removeprefix(" ").split(" "):
+        if not word:
+            spaces += " "
+            continue
+        word, spaces = spaces + word, ""
+        if start or len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(" " + word)
         start = False
+    lines[-1] += spaces
     return linesep.join(lines) + linesep
 
 
