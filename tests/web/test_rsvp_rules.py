@@ -181,3 +181,52 @@ def test_templates_take_every_word_from_the_strings(path):
 def test_every_answer_has_words():
     for name in ("accepted", "tentative", "declined"):
         assert DEFAULT.buttons[name] and DEFAULT.answer_word(parse_answer(name))
+
+
+@pytest.mark.parametrize("value", ["cal.example.com", "ftp://cal.example.com", "https://",
+                                   "https://cal.example.com/?x=1", "https://u@cal.example.com",
+                                   "https://cal example.com", "https://cal.example.com/#top"])
+def test_a_wrong_public_url_names_the_key(value):
+    from caldav_sched.config import settings_from_dict
+    from caldav_sched.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[server\] public_url: must look like"):
+        settings_from_dict({"server": {"public_url": value}})
+
+
+@pytest.mark.parametrize("value, kept", [
+    ("https://cal.example.com/", "https://cal.example.com"),
+    ("http://127.0.0.1:5232/dav", "http://127.0.0.1:5232/dav"),
+    ("", ""),
+])
+def test_a_public_url_is_kept_without_its_trailing_slash(value, kept):
+    from caldav_sched.config import settings_from_dict
+
+    assert settings_from_dict({"server": {"public_url": value}}).server.public_url == kept
+
+
+def _rendered(method_text: str, rsvp: str | None):
+    from caldav_sched.domain.imip import new_token, render_imip
+    from caldav_sched.domain.scheduling import plan_organizer_change
+
+    cal = parse_calendar(SERIES)
+    if method_text == "CANCEL":
+        plan = plan_organizer_change(cal, None, organizer="mailto:alice@example.com", now=NOW)
+    else:
+        plan = plan_organizer_change(None, cal, organizer="mailto:alice@example.com", now=NOW)
+    message = next(m for m in plan.messages if "bob" in str(m.recipient))
+    mail = render_imip(message, from_address="calendar@cal.example.com", organizer_name="Alice",
+                       organizer_address="alice@example.com", token=new_token(bytes(16)),
+                       message_id="<x@cal.example.com>", now=NOW, rsvp_url=rsvp)
+    return {p.get_content_type(): p.get_content() for p in mail.walk()
+            if p.get_content_type() in ("text/plain", "text/html")}
+
+
+def test_a_request_carries_the_links_and_a_cancel_does_not():
+    page = "https://cal.example.com/rsvp/" + TOKEN
+    bodies = _rendered("REQUEST", page)
+    assert f"  Accept: {page}?answer=accepted" in bodies["text/plain"]
+    assert f"  Decline: {page}?answer=declined" in bodies["text/plain"]
+    assert f'<a href="{page}?answer=tentative" style="font-weight:bold">Maybe</a>' in bodies["text/html"]
+    assert "/rsvp/" not in "".join(_rendered("CANCEL", page).values())
+    assert "/rsvp/" not in "".join(_rendered("REQUEST", None).values())
