@@ -84,11 +84,14 @@ def close(driver) -> None:
 
 
 def wait_for_text(driver, element_id: str, text: str, timeout: float = 10.0) -> None:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.find_element(By.ID, element_id).text == text)
+    # The page is replaced while we look: an element may vanish between find and read.
+    WebDriverWait(driver, timeout,
+                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                  ).until(lambda d: d.find_element(By.ID, element_id).text == text)
 
 
 def organizer_copy(invited) -> str:
