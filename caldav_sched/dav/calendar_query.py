@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
 
-from icalendar import Calendar
 from lxml import etree
 
 from caldav_sched.dav.errors import (
@@ -27,6 +26,7 @@ from caldav_sched.dav.errors import (
     ValidCalendarData,
     ValidFilter,
 )
+from caldav_sched.domain.ical import single_timezone
 from caldav_sched.domain.query import (
     MATCH_TYPES,
     SUPPORTED_COLLATIONS,
@@ -37,6 +37,7 @@ from caldav_sched.domain.query import (
     TextMatch,
     TimeRange,
 )
+from caldav_sched.errors import InvalidCalendarData
 
 CALDAV = "urn:ietf:params:xml:ns:caldav"
 FILTER = f"{{{CALDAV}}}filter"
@@ -209,12 +210,10 @@ def parse_timezone(text: str | None) -> tzinfo | None:
     if text is None or not text.strip():
         return None
     try:
-        calendar = Calendar.from_ical(text)
-        zones = calendar.walk("VTIMEZONE")
-        if len(zones) != 1:
-            raise ValidCalendarData("the time zone must be a VCALENDAR with exactly one VTIMEZONE")
-        return zones[0].to_tz()
-    except ValidCalendarData:
-        raise
+        zone = single_timezone(text)
+    except InvalidCalendarData as exc:
+        raise ValidCalendarData(str(exc)) from exc
+    try:
+        return zone.to_tz()
     except Exception as exc:  # noqa: BLE001 - icalendar raises several types on bad input
         raise ValidCalendarData(f"the time zone is not valid iCalendar: {exc}") from exc
