@@ -86,7 +86,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except dav_errors.DavError as error:
-        if error.status >= 500:
+        # A 502 names the client's Destination on another server: nothing failed here.
+        if error.status >= 500 and not isinstance(error, dav_errors.BadGateway):
             log.error("%s %s: %s", request.method, request.path, error)
         return render(error, request)
     except web.HTTPException:
