@@ -54,7 +54,9 @@ def test_every_invitation_subject_starts_beside_its_field_name(h, base, words):
 
 def test_the_subject_that_used_to_fold_after_the_colon():
     value = "Updated invitation: Quarterly team @ Mon 14 Dec 2026 09:00-10:00 (UTC)"
-    assert read_subject(value, SMTP)[0].startswith(b"Subject:\r\n Updated invitation:")
+    raw, seen = read_subject(value, SMTP)
+    assert raw.startswith(b"Subject:\r\n Updated invitation:")
+    assert seen == " " + value, "the leading space a reader shows (Python's own parser too)"
     raw, seen = read_subject(value, MAIL_POLICY)
     assert raw.startswith(b"Subject: Updated invitation: Quarterly team @ Mon 14 Dec 2026")
     assert seen == value
@@ -80,9 +82,11 @@ def test_any_subject_folds_between_words_and_reads_back_the_same(parts):
     value = scrub(" ".join(parts))
     raw, seen = read_subject(value, MAIL_POLICY)
     assert_well_folded(subject_lines(raw))
-    # What a reader sees is what the standard library's own folding gives
-    # (which loses a space between some adjacent encoded words by itself).
-    assert seen == read_subject(value, SMTP)[1]
+    # What a reader sees is what the standard library's own folding gives,
+    # without the leading space that its fold after the colon leaves (it
+    # also loses a space between some adjacent encoded words by itself).
+    assert seen == read_subject(value, SMTP)[1].removeprefix(" ")
+    assert not seen.startswith(" ")
 
 
 def test_other_headers_fold_as_the_standard_library_does():
