@@ -42,6 +42,11 @@ class ServerSettings:
 class StorageSettings:
     path: str = "./var/caldav_sched.sqlite3"
     cache_size_kib: int = 65536
+    # postgresql://user@host:5432/db: PostgreSQL instead of the SQLite path.
+    url: str = ""
+    # A command printing the PostgreSQL password (else the URL's, or libpq's
+    # PGPASSWORD / ~/.pgpass).
+    password_command: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,11 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
     if settings.server.reader_connections < 1:
         raise ConfigError("[server] reader_connections: must be at least 1")
+    storage_url = settings.storage.url
+    if storage_url and not storage_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"[storage] url: must look like postgresql://user@host:5432/db, got {storage_url!r}"
+        )
     if "@" not in settings.mail.from_address:
         raise ConfigError(
             f"[mail] from_address: not a mail address: {settings.mail.from_address!r}"

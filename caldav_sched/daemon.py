@@ -39,6 +39,7 @@ from aiohttp import web
 
 from caldav_sched.config import Settings
 from caldav_sched.dav.app import make_app
+from caldav_sched.store.backend import describe as describe_storage
 from caldav_sched.errors import CaldavSchedError
 from caldav_sched.logging_setup import configure_logging, skip_unused_record_fields
 
@@ -52,7 +53,7 @@ class CannotListen(CaldavSchedError):
 def start_lines(settings: Settings, *, event_loop: str, new_database: bool) -> list[str]:
     """What ``serve`` says once it listens: address and database, then mail."""
     server, mail, inbound = settings.server, settings.mail, settings.inbound
-    database = Path(settings.storage.path).absolute()
+    database = describe_storage(settings.storage)
     listening = (
         f"serving CalDAV on http://{server.host}:{server.port}{server.base_path}/"
         f" (database {database}{', new' if new_database else ''}; event loop {event_loop})"
@@ -94,7 +95,7 @@ async def run(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
 
-    new_database = not Path(settings.storage.path).exists()
+    new_database = not settings.storage.url and not Path(settings.storage.path).exists()
     runner = web.AppRunner(
         make_app(settings), access_log=None, shutdown_timeout=settings.server.shutdown_timeout
     )

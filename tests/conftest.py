@@ -3,6 +3,12 @@
 The server runs the real aiohttp application in a thread of its own (so both
 the synchronous ``caldav`` client library and async aiohttp clients can talk
 to it over TCP), on a fresh SQLite file per test.
+
+The store, queue, inbound and DAV tiers run against both backends: their
+conftest overrides ``backend`` with ``BACKENDS``, and each of their tests
+then runs once on SQLite and once on a fresh PostgreSQL database of its own
+(tests/postgres.py starts the cluster once per session).  ``make_settings``,
+the ``settings`` and the ``db`` fixtures all follow the backend under test.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from caldav_sched.dav.app import SERVICES, make_app
 from caldav_sched.services import users as user_service
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
+from caldav_sched.store.postgresql import PgDatabase
+from tests.postgres import Cluster, needs_postgresql
 
 PASSWORD = "correct horse battery staple"
 USERS = {
@@ -55,10 +63,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Both backends, for the tiers that run against each (their conftest.py).
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=needs_postgresql)]
+
+# The [storage] table of the backend under test: empty for SQLite, the URL of
+# the test's own PostgreSQL database otherwise (set by ``_backend_storage``).
+_BACKEND_STORAGE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL server for the whole session, started on first use."""
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def backend() -> str:
+    """The store under test: SQLite, unless a tier's conftest asks for both."""
+    return "sqlite"
+
+
+@pytest.fixture(autouse=True)
+def _backend_storage(request: pytest.FixtureRequest, backend: str) -> Iterator[None]:
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        _BACKEND_STORAGE["url"] = cluster.new_database()
+    yield
+    _BACKEND_STORAGE.clear()
+
+
 def make_settings(tmp_path: Path, **tables: dict[str, Any]) -> Settings:
     data: dict[str, dict[str, Any]] = {
         "server": {"host": "127.0.0.1", "port": free_port()},
-        "storage": {"path": str(tmp_path / "db.sqlite3")},
+        "storage": {"path": str(tmp_path / "db.sqlite3"), **_BACKEND_STORAGE},
         "mail": {"transport": "file", "file_dir": str(tmp_path / "mail")},
     }
     for name, values in tables.items():
@@ -203,9 +242,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database file of its own, without a server."""
-    database = Database(str(tmp_path / "db.sqlite3"), readers=1)
+async def db(tmp_path: Path, backend: str) -> AsyncIterator[Database]:
+    """A migrated database of its own (of the backend under test), without a server."""
+    database: Any
+    if backend == "postgresql":
+        database = PgDatabase(_BACKEND_STORAGE["url"], readers=1)
+    else:
+        database = Database(str(tmp_path / "db.sqlite3"), readers=1)
     await database.open()
     await migrate(database)
     yield database

@@ -27,7 +27,9 @@ def test_the_built_wheel_carries_the_migrations_and_migrates(tmp_path):
     )
     [wheel] = wheels.glob("caldav_sched-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "caldav_sched/migrations/0001_initial.sql" in names
+    # The top-level migrations/ ships inside the package, per backend.
+    assert "caldav_sched/migrations/sqlite/0001_initial.sql" in names
+    assert "caldav_sched/migrations/postgresql/0001_initial.sql" in names
 
     target = tmp_path / "site"
     subprocess.run(
@@ -55,3 +57,20 @@ def test_the_built_wheel_carries_the_migrations_and_migrates(tmp_path):
         cwd=workdir, env=env, capture_output=True, text=True, check=True,
     )
     assert where.stdout.startswith(str(target))
+
+
+def test_the_installed_package_reads_both_backends_migrations():
+    """However it is installed (this run: ``pip install -e .`` or ``pip install .``)."""
+    from caldav_sched.store.migrate import available_migrations
+
+    assert available_migrations("sqlite")[0].name == "0001_initial.sql"
+    assert available_migrations("postgresql")[0].name == "0001_initial.sql"
+
+
+def test_every_later_sqlite_migration_has_a_postgresql_twin():
+    """PostgreSQL's 0001 folds SQLite's first migrations; every one after has a twin."""
+    from caldav_sched.store.migrate import FOLDED_INTO_INITIAL, available_migrations
+
+    sqlite = {m.version for m in available_migrations("sqlite") if m.version > FOLDED_INTO_INITIAL}
+    postgresql = {m.version for m in available_migrations("postgresql") if m.version > 1}
+    assert sqlite == postgresql

@@ -37,7 +37,7 @@ from caldav_sched.services import events as event_service
 from caldav_sched.services import inbound as inbound_service
 from caldav_sched.services import queue_admin
 from caldav_sched.services import users as user_service
-from caldav_sched.store.db import Database
+from caldav_sched.store.backend import make_database
 from caldav_sched.store.migrate import migrate
 
 log = logging.getLogger("caldav_sched")
@@ -62,6 +62,8 @@ def database_file(settings: Settings) -> Path:
 
 def require_database(settings: Settings) -> None:
     """Refuse to go on where there is no database (no silent new, empty one)."""
+    if settings.storage.url:
+        return  # PostgreSQL: the server answers, or opening says why not
     path = database_file(settings)
     if not path.is_file():
         raise NoDatabase(
@@ -73,7 +75,7 @@ def require_database(settings: Settings) -> None:
 def announce_new_database(settings: Settings) -> None:
     """Say on stderr that this command is about to create the database."""
     path = database_file(settings)
-    if not path.exists():
+    if not settings.storage.url and not path.exists():
         print(f"caldav-sched: no database at {path} ([storage] path): creating a new one",
               file=sys.stderr)
 
@@ -85,7 +87,7 @@ async def open_services(settings: Settings, *, create: bool = False) -> AsyncIte
         announce_new_database(settings)
     else:
         require_database(settings)
-    db = Database(settings.storage.path, readers=1, cache_kib=settings.storage.cache_size_kib)
+    db = make_database(settings.storage, readers=1)
     await db.open()
     try:
         await migrate(db)
@@ -148,7 +150,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     announce_new_database(settings)
-    db = Database(settings.storage.path, readers=1)
+    db = make_database(settings.storage, readers=1)
     await db.open()
     try:
         applied = await migrate(db)
@@ -166,6 +168,10 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from caldav_sched.store.backup import backup
 
+    if settings.storage.url:
+        raise CommandError(
+            "backup copies a SQLite file; back up PostgreSQL with pg_dump (README, Scaling out)"
+        )
     pages = await backup(settings.storage.path, args.destination)
     if args.json:
         print(json.dumps({"destination": args.destination, "pages": pages}))

@@ -37,7 +37,7 @@ from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.inbound import InboundProcessing
 from caldav_sched.mail.inbound import LmtpListener
 from caldav_sched.services.users import Authenticator
-from caldav_sched.store.db import Database
+from caldav_sched.store.backend import make_database
 from caldav_sched.store.migrate import migrate
 from caldav_sched.store.users import UserRow
 from caldav_sched.web import rsvp_app
@@ -183,11 +183,7 @@ def make_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = services is None
         if owned:
-            db = Database(
-                settings.storage.path,
-                readers=settings.server.reader_connections,
-                cache_kib=settings.storage.cache_size_kib,
-            )
+            db = make_database(settings.storage, readers=settings.server.reader_connections)
             await db.open()
             applied = await migrate(db)
             if applied:

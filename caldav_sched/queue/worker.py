@@ -87,6 +87,7 @@ class WorkerPool:
     async def start(self) -> None:
         await self._recover_orphans()
         self.services.job_listeners.append(self.wake)
+        self.services.db.watch_jobs(self.wake)
         self._runners = [
             asyncio.create_task(self._loop(), name=f"job-worker-{i}")
             for i in range(self.concurrency)

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from caldav_sched.store.db import Connection, in_thread
+from caldav_sched.store.db import Connection, IntegrityError, in_thread
 from caldav_sched.store.errors import DuplicateName
 
 
@@ -97,7 +97,7 @@ async def insert_collection(
                 created_at,
             ),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         raise DuplicateName(f"collection {path!r} exists") from exc
     return cur.lastrowid or 0
 

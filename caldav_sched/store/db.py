@@ -39,10 +39,16 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
+import psycopg
 
 from caldav_sched.store.errors import DatabaseUnavailable
 
 Connection = aiosqlite.Connection
+
+# A uniqueness violation, on either backend.
+IntegrityError = (sqlite3.IntegrityError, psycopg.IntegrityError)
+# The database does not answer (aiosqlite raises ValueError once closed).
+DATABASE_ERRORS = (sqlite3.Error, psycopg.Error, ValueError)
 T = TypeVar("T")
 
 
@@ -57,6 +63,9 @@ async def in_thread(conn: Connection, work: Callable[..., T], *args: Any, **kwar
     """
     if isinstance(conn, ThreadConnection):
         return work(conn.raw, *args, **kwargs)
+    run_blocking = getattr(conn, "run_blocking", None)
+    if run_blocking is not None:  # PostgreSQL (store.postgresql): its own thread
+        return cast(T, await run_blocking(work, *args, **kwargs))
     return await conn._execute(_call, conn, work, args, kwargs)
 
 
@@ -129,9 +138,10 @@ class ThreadConnection:
         return self.raw.execute(sql, tuple(parameters)).fetchall()
 
 
-def _run_to_end(work: Callable[[Connection], Awaitable[T]], raw: sqlite3.Connection) -> T:
+def run_to_end(work: Callable[[Connection], Awaitable[T]], raw: sqlite3.Connection) -> T:
     """Run ``work`` over a ``ThreadConnection``; it must never suspend."""
-    coroutine = cast("Generator[Any, None, T]", work(cast(Connection, ThreadConnection(raw))).__await__())
+    conn = raw if isinstance(raw, ThreadConnection) else ThreadConnection(raw)
+    coroutine = cast("Generator[Any, None, T]", work(cast(Connection, conn)).__await__())
     try:
         coroutine.send(None)
     except StopIteration as done:
@@ -189,6 +199,8 @@ async def _connect(path: str, *, read_only: bool, cache_kib: int) -> Connection:
 
 class Database:
     """The connections to one SQLite file."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str, *, readers: int = 2, cache_kib: int = 65536) -> None:
         self.path = path
@@ -277,7 +289,7 @@ class Database:
         """
         async with self._write_lock:
             return await in_thread(
-                self.writer, _transaction, lambda raw: _run_to_end(work, raw)
+                self.writer, _transaction, lambda raw: run_to_end(work, raw)
             )
 
     async def point_read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -300,6 +312,18 @@ class Database:
         if not self._readers:
             raise DatabaseUnavailable("the database is not open")
         return self._readers[next(self._next_reader)]
+
+    async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``work(sqlite3_connection, ...)`` on the writer outside a transaction."""
+        async with self._write_lock:
+            return await in_thread(self.writer, work, *args, **kwargs)
+
+    def watch_jobs(self, wake: Callable[[], None]) -> None:
+        """Nothing to watch: one SQLite file has writers in this process only.
+
+        (``Services.job_listeners`` wakes the workers of the process that
+        committed the job; PostgreSQL's ``watch_jobs`` wakes every instance.)
+        """
 
 
 @functools.cache

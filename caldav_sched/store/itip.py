@@ -127,6 +127,8 @@ async def sequence_mark(conn: Connection, owner_id: int, uid: str) -> int:
 async def raise_sequence_mark(conn: Connection, owner_id: int, uid: str, sequence: int) -> None:
     await conn.execute(
         "INSERT INTO sequence_marks (owner_id, uid, sequence) VALUES (?, ?, ?)"
-        " ON CONFLICT (owner_id, uid) DO UPDATE SET sequence = max(sequence, excluded.sequence)",
+        " ON CONFLICT (owner_id, uid) DO UPDATE SET sequence = CASE"
+        " WHEN excluded.sequence > sequence_marks.sequence THEN excluded.sequence"
+        " ELSE sequence_marks.sequence END",
         (owner_id, uid, sequence),
     )

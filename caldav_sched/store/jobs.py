@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from caldav_sched.store import postgresql
 from caldav_sched.store.db import Connection, where
 
 STATES = ("pending", "running", "retrying", "done", "failed")
@@ -70,21 +71,29 @@ async def enqueue(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (kind, json.dumps(payload), run_after, uid, now, now),
     )
+    if postgresql.is_postgresql(conn):
+        # Delivered at commit, to the workers of every instance.
+        await conn.execute(postgresql.NOTIFY_JOBS)
     return cur.lastrowid or 0
+
+
+_CLAIM_NEXT = (
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?,"
+    " locked_until = ?, updated_at = ?"
+    " WHERE id = (SELECT id FROM jobs"
+    "  WHERE (state IN ('pending', 'retrying') AND run_after <= ?)"
+    "     OR (state = 'running' AND locked_until < ?)"
+    "  ORDER BY run_after, id LIMIT 1)"
+)
 
 
 async def claim_next(
     conn: Connection, *, worker: str, now_epoch: int, lease_seconds: int, now: str
 ) -> JobRow | None:
     """Take the next due job, or one whose holder's lease has expired."""
+    claim = postgresql.CLAIM_NEXT if postgresql.is_postgresql(conn) else _CLAIM_NEXT
     async with conn.execute(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?,"
-        " locked_until = ?, updated_at = ?"
-        " WHERE id = (SELECT id FROM jobs"
-        "  WHERE (state IN ('pending', 'retrying') AND run_after <= ?)"
-        "     OR (state = 'running' AND locked_until < ?)"
-        "  ORDER BY run_after, id LIMIT 1)"
-        f" RETURNING {_COLUMNS}",
+        f"{claim} RETURNING {_COLUMNS}",
         (worker, now_epoch + lease_seconds, now, now_epoch, now_epoch),
     ) as cur:
         row = await cur.fetchone()
@@ -132,7 +141,7 @@ async def release(conn: Connection, *, worker: str, now: str) -> int:
     """Give back every job a worker holds (clean shutdown), untouched otherwise."""
     cur = await conn.execute(
         "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END,"
-        " attempts = max(attempts - 1, 0), locked_by = NULL, locked_until = NULL,"
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, locked_by = NULL, locked_until = NULL,"
         " updated_at = ? WHERE state = 'running' AND locked_by = ?",
         (now, worker),
     )
@@ -146,7 +155,7 @@ async def release_orphans(conn: Connection, *, holders: list[str], now: str) -> 
     marks = ",".join("?" * len(holders))
     cur = await conn.execute(
         "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END,"
-        " attempts = max(attempts - 1, 0), locked_by = NULL, locked_until = NULL,"
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, locked_by = NULL, locked_until = NULL,"
         f" updated_at = ? WHERE state = 'running' AND locked_by IN ({marks})",
         (now, *holders),
     )

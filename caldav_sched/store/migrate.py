@@ -1,8 +1,15 @@
-"""Schema migrations: numbered plain-SQL files applied in order, once each.
+"""Schema migrations: numbered plain-SQL files per backend, applied in order, once each.
 
-The files ship inside the package (``caldav_sched/migrations/NNNN_name.sql``)
-so that an installed server can migrate its database.  Each file runs in one
-transaction together with the row that records it in ``schema_migrations``.
+The files live in the top-level ``migrations/sqlite/`` and
+``migrations/postgresql/`` of the source tree and ship inside the package as
+``caldav_sched.migrations`` (mapped in setup.py), so an installed server can
+migrate its database.  Each file runs in one transaction together with the
+row that records it in ``schema_migrations``.
+
+PostgreSQL's ``0001_initial.sql`` holds the schema of SQLite's files up to
+``FOLDED_INTO_INITIAL`` in one; every later SQLite migration has a
+PostgreSQL twin with the same number.  Several instances starting at once
+on one PostgreSQL database migrate one after the other (an advisory lock).
 """
 
 from __future__ import annotations
@@ -11,10 +18,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
+from typing import Any
 
+from caldav_sched.store import postgresql
 from caldav_sched.store.db import Database
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+BACKENDS = ("sqlite", "postgresql")
+
+# The last SQLite migration whose schema PostgreSQL's 0001 already holds.
+FOLDED_INTO_INITIAL = 10
+
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
 
 
 @dataclass(frozen=True)
@@ -24,8 +43,8 @@ class Migration:
     sql: str
 
 
-def available_migrations() -> list[Migration]:
-    folder = resources.files("caldav_sched") / "migrations"
+def available_migrations(backend: str = "sqlite") -> list[Migration]:
+    folder = resources.files("caldav_sched.migrations") / backend
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
@@ -35,29 +54,42 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def applied_versions(db: Database) -> set[int]:
+async def applied_versions(db: Any) -> set[int]:
+    if postgresql.is_postgresql(db):
+        return set(await db.run(_pg_applied))
     conn = db.writer
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    await conn.execute(_TABLE)
     async with conn.execute("SELECT version FROM schema_migrations") as cur:
         return {row[0] for row in await cur.fetchall()}
 
 
-async def migrate(db: Database) -> list[str]:
+def _pg_applied(raw: postgresql.PgRaw) -> list[int]:
+    raw.execute(_TABLE)
+    return [row[0] for row in raw.execute("SELECT version FROM schema_migrations").fetchall()]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+async def migrate(db: Any) -> list[str]:
     """Apply every pending migration; returns the names applied."""
+    if postgresql.is_postgresql(db):
+        return list(await db.run(_pg_migrate, available_migrations("postgresql")))
+    return await _sqlite_migrate(db)
+
+
+async def _sqlite_migrate(db: Database) -> list[str]:
     done = await applied_versions(db)
     applied = []
-    for migration in available_migrations():
+    for migration in available_migrations("sqlite"):
         if migration.version in done:
             continue
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         # executescript commits anything pending first; the explicit
         # BEGIN/COMMIT make the file and its record one transaction.
         record = (
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES "
-            f"({migration.version}, '{migration.name}', '{now}');"
+            f"({migration.version}, '{migration.name}', '{_now()}');"
         )
         try:
             await db.writer.executescript(
@@ -69,3 +101,28 @@ async def migrate(db: Database) -> list[str]:
             raise
         applied.append(migration.name)
     return applied
+
+
+def _pg_migrate(raw: postgresql.PgRaw, migrations: list[Migration]) -> list[str]:
+    raw.pg.execute("SELECT pg_advisory_lock(%s)", (postgresql.MIGRATE_LOCK_KEY,))
+    try:
+        done = set(_pg_applied(raw))
+        applied = []
+        for migration in migrations:
+            if migration.version in done:
+                continue
+            raw.pg.execute("BEGIN")
+            try:
+                raw.script(migration.sql)
+                raw.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, _now()),
+                )
+            except BaseException:
+                raw.pg.execute("ROLLBACK")
+                raise
+            raw.pg.execute("COMMIT")
+            applied.append(migration.name)
+        return applied
+    finally:
+        raw.pg.execute("SELECT pg_advisory_unlock(%s)", (postgresql.MIGRATE_LOCK_KEY,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from caldav_sched.store.db import Connection
+from caldav_sched.store.db import DATABASE_ERRORS, Connection
 from caldav_sched.store.errors import DatabaseUnavailable
 
 # Jobs not finished yet: what "queue depth" counts.
@@ -40,7 +40,7 @@ async def ping(conn: Connection) -> None:
     try:
         async with conn.execute("SELECT count(*) FROM schema_migrations") as cur:
             await cur.fetchone()
-    except (sqlite3.Error, ValueError) as exc:  # aiosqlite raises ValueError once closed
+    except DATABASE_ERRORS as exc:  # aiosqlite raises ValueError once closed
         raise DatabaseUnavailable(f"the database does not answer: {exc}") from exc
 
 
@@ -55,7 +55,7 @@ async def queue_stats(conn: Connection) -> QueueStats:
             f"SELECT min(created_at) FROM jobs WHERE state IN ({marks})", WAITING_STATES
         ) as cur:
             row = await cur.fetchone()
-    except (sqlite3.Error, ValueError) as exc:
+    except DATABASE_ERRORS as exc:
         raise DatabaseUnavailable(f"the database does not answer: {exc}") from exc
     return QueueStats(counts, row[0] if row else None)
 
@@ -70,6 +70,6 @@ async def totals(conn: Connection) -> Totals:
             "SELECT state, count(*) FROM inbound_messages GROUP BY state"
         ) as cur:
             inbound = {r[0]: r[1] for r in await cur.fetchall()}
-    except (sqlite3.Error, ValueError) as exc:
+    except DATABASE_ERRORS as exc:
         raise DatabaseUnavailable(f"the database does not answer: {exc}") from exc
     return Totals(mails, inbound)

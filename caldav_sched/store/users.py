@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from caldav_sched.store.db import Connection
+from caldav_sched.store.db import Connection, IntegrityError
 from caldav_sched.store.errors import DuplicateName
 
 
@@ -44,7 +44,7 @@ async def insert_user(
             "INSERT INTO users (name, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
             (name, email, password_hash, created_at),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         raise DuplicateName(f"a user named {name!r} or with address {email!r} exists") from exc
     return UserRow(cur.lastrowid or 0, name, email, password_hash, False, created_at)
 

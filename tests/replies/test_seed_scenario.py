@@ -179,7 +179,8 @@ def event_show(server: ServerThread) -> dict:
     from pathlib import Path
 
     config = Path(server.settings.storage.path).with_name("cli.toml")
-    config.write_text(f'[storage]\npath = "{server.settings.storage.path}"\n')
+    storage = server.settings.storage
+    config.write_text(f'[storage]\npath = "{storage.path}"\nurl = "{storage.url}"\n')
     done = subprocess.run(
         [sys.executable, "-m", "caldav_sched", "event", "show", "identifier", "--json",
          "--config", str(config)],
