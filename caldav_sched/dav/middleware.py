@@ -62,8 +62,7 @@ def render(error: dav_errors.DavError, request: web.Request) -> web.Response:
         headers["Allow"] = ", ".join(error.allow)
     if error.precondition is not None:
         body = xml.error_element(error.precondition, error.href)
-        desc = xml.sub(body, "{http://caldav-sched.invalid/ns}description", error.message)
-        desc.text = error.message
+        xml.sub(body, "{http://caldav-sched.invalid/ns}description", error.message)
         return web.Response(
             status=error.status,
             body=xml.serialise(body),
