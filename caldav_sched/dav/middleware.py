@@ -3,18 +3,27 @@
 Handlers, services, the store and the domain raise their own exceptions; this
 middleware maps each to a status (and a ``DAV:error`` precondition element
 where WebDAV or CalDAV defines one), so no handler builds an error response.
+
+It is also the last line: anything else that escapes a handler is logged
+once, with a request id, and answered with a plain 500 that names the id
+(header ``X-Request-ID`` and body), never with aiohttp's own error page.
+An error after a streamed answer's headers went out (a large multistatus)
+cannot change its status any more: it is logged the same way and the
+connection is closed, so the client sees a cut body rather than a complete
+but wrong one.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from caldav_sched.dav import errors as dav_errors
 from caldav_sched.dav import xml
-from caldav_sched.dav.keys import REALM
+from caldav_sched.dav.keys import REALM, STREAMING
 from caldav_sched.domain.ical import InvalidObjectResource
 from caldav_sched.domain.query import UnsupportedCollation
 from caldav_sched.errors import InvalidCalendarData
@@ -75,22 +84,54 @@ def render(error: dav_errors.DavError, request: web.Request) -> web.Response:
     return web.Response(status=error.status, text=error.message + "\n", headers=headers)
 
 
+def request_id() -> str:
+    return secrets.token_hex(6)
+
+
+def internal_error(request: web.Request, exc: BaseException) -> web.StreamResponse:
+    """One logged error with a request id; a plain 500, or a cut connection mid-stream."""
+    rid = request_id()
+    log.error(
+        "%s %s failed (request id %s): %s: %s",
+        request.method, request.path, rid, type(exc).__name__, exc, exc_info=exc,
+    )
+    streamed = request.get(STREAMING)
+    if streamed is not None and streamed.prepared:
+        if request.transport is not None:
+            request.transport.close()
+        return streamed
+    return web.Response(
+        status=500,
+        text=f"internal server error (request id {rid})\n",
+        headers={"X-Request-ID": rid},
+    )
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except dav_errors.DavError as error:
-        if error.status >= 500:
-            log.error("%s %s: %s", request.method, request.path, error)
-        return render(error, request)
     except web.HTTPException:
         raise
-    except DatabaseUnavailable as exc:
+    except Exception as exc:
+        try:
+            return _answer(request, exc)
+        except Exception as failure:  # rendering the answer failed too
+            return internal_error(request, failure)
+
+
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    streamed = request.get(STREAMING)
+    if streamed is not None and streamed.prepared:
+        return internal_error(request, exc)
+    if isinstance(exc, dav_errors.DavError):
+        if exc.status >= 500:
+            log.error("%s %s: %s", request.method, request.path, exc)
+        return render(exc, request)
+    if isinstance(exc, DatabaseUnavailable):
         log.error("%s %s: %s", request.method, request.path, exc)
         return web.Response(status=503, text="the database is unavailable\n")
-    except Exception as exc:
-        translated = translate(exc)
-        if translated is None:
-            log.exception("%s %s failed", request.method, request.path)
-            return web.Response(status=500, text="internal server error\n")
-        return render(translated, request)
+    translated = translate(exc)
+    if translated is None:
+        return internal_error(request, exc)
+    return render(translated, request)
