@@ -412,6 +412,9 @@ async def apply_token_reply(
     *via* (such as "answered on the web page") leads the history entry.
     """
     lead = f"{via}: " if via else ""
+    expired = await _expiry(services, token)
+    if expired:
+        return await _refuse(services, token, "REPLY", f"{lead}{expired}")
     for _ in range(ATTEMPTS):
         current, stored = await _organizer_copy(services, token)
         result = apply_reply(

@@ -13,6 +13,7 @@ import pytest
 from caldav_sched.domain.conditions import Preconditions
 from caldav_sched.services import inbound as inbound_service
 from caldav_sched.services import objects as object_service
+from caldav_sched.services import rsvp
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
@@ -123,3 +124,17 @@ def test_an_open_ended_series_never_expires(organizer):
     _, verdict = _reply(server, token, "weekly")
 
     assert verdict.state == "applied", verdict.reason
+
+
+def test_the_answer_page_follows_the_same_rule(organizer):
+    server, clock = organizer()
+    token = server.call(_store(server.services, "budget"))
+    before = server.call(_copy(server.services, "budget"))
+    at(clock, ENDED + timedelta(days=31))
+
+    answer = server.call(rsvp.answer(
+        server.services, token, "ACCEPTED", comment=None, seen_version=0
+    ))
+
+    assert answer.outcome == rsvp.Outcome.REFUSED and "has expired" in answer.reason
+    assert server.call(_copy(server.services, "budget")) == before
