@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from caldav_sched.dav import errors as dav_errors
 from caldav_sched.dav import xml
@@ -87,6 +88,35 @@ def render(error: dav_errors.DavError, request: web.Request) -> web.Response:
     if request.method == "HEAD":
         return web.Response(status=error.status, headers=headers)
     return web.Response(status=error.status, text=error.message + "\n", headers=headers)
+
+
+class MalformedRequestRecords(logging.Filter):
+    """aiohttp's own records of requests it could not parse, as one line each.
+
+    A request line or header that breaks HTTP (a control character in a
+    header, a line too long) is answered 400 by aiohttp's parser before any
+    middleware runs, and aiohttp logs it at ERROR with a traceback.  It is
+    the client's fault, so it becomes one WARNING line without a traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.args = (record.getMessage(), exc.code, " ".join(str(exc.message).split()))
+            record.msg = "%s: %s %s"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_MALFORMED = MalformedRequestRecords()
+
+
+def quiet_malformed_requests() -> None:
+    """Install the filter on aiohttp's server logger (once)."""
+    logger = logging.getLogger("aiohttp.server")
+    if _MALFORMED not in logger.filters:
+        logger.addFilter(_MALFORMED)
 
 
 def request_id() -> str:

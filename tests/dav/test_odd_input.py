@@ -7,6 +7,8 @@ leniently" list.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from lxml import etree
 
@@ -129,3 +131,41 @@ async def test_malformed_values_are_refused_naming_the_property(http, body, name
     assert error_condition(answer) == VALID_CALENDAR_DATA
     assert names.encode() in answer
     assert (await http.request("GET", CAL + "odd.ics"))[0] == 404
+
+
+async def test_a_destination_that_is_no_url_is_a_400(http):
+    assert (await put(http, event()))[0] == 201
+    for method in ("MOVE", "COPY"):
+        status, _, answer = await http.request(
+            method, CAL + "odd.ics", headers={"Destination": "http://[::1/x.ics"}
+        )
+        assert status == 400, answer
+    assert (await http.request("GET", CAL + "odd.ics"))[0] == 200
+
+
+async def test_an_href_that_is_no_url_is_not_found_in_a_multiget(http):
+    assert (await put(http, event()))[0] == 201
+    status, _, body = await http.request(
+        "REPORT", CAL,
+        '<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f"<D:prop><D:getetag/></D:prop><D:href>http://[::1/x.ics</D:href>"
+        f"<D:href>{CAL}odd.ics</D:href></C:calendar-multiget>",
+        headers={"Depth": "1"},
+    )
+    assert status == 207
+    statuses = [s.text for s in etree.fromstring(body).iter("{DAV:}status")]
+    assert "HTTP/1.1 404 Not Found" in statuses and "HTTP/1.1 200 OK" in statuses
+
+
+async def test_a_control_character_in_a_header_is_a_400_and_one_line(http, caplog):
+    import socket
+
+    caplog.set_level(logging.WARNING)
+    host, port = http.base.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nDestination: a\x01b\r\n\r\n")
+        answer = sock.recv(200)
+    assert answer.split(b" ", 2)[1] == b"400"
+    (record,) = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "Invalid header value char" in record.getMessage()

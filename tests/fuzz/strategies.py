@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from urllib.parse import quote_from_bytes
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -402,6 +403,34 @@ def mail_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
     return bytes(data)
 
 
+@st.composite
+def form_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
+    """A form post (``a=b&c=d``) with fields dropped, repeated, or given odd values."""
+    fields = [field.split(b"=", 1) for field in seed.split(b"&")]
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["drop", "repeat", "replace", "flip", "truncate"]))
+        if not fields:
+            break
+        at = draw(st.integers(0, len(fields) - 1))
+        if kind == "drop":
+            del fields[at]
+        elif kind == "repeat":
+            fields.append(fields[at])
+        elif kind == "replace":
+            value = draw(ODD_VALUES).encode("utf-8", "surrogatepass")
+            fields[at] = [fields[at][0], value if draw(st.booleans()) else quote_from_bytes(value).encode()]
+        else:
+            raw = bytearray(b"=".join(fields[at]))
+            if raw:
+                where = draw(st.integers(0, len(raw) - 1))
+                if kind == "flip":
+                    raw[where] = draw(st.integers(0, 255))
+                else:
+                    del raw[where:]
+            fields[at] = bytes(raw).split(b"=", 1)
+    return b"&".join(b"=".join(field) for field in fields)
+
+
 ODD_HEADERS = st.dictionaries(
     st.sampled_from([
         "Depth", "If-Match", "If-None-Match", "If-Schedule-Tag-Match", "Content-Type", "Prefer",
@@ -415,6 +444,21 @@ ODD_HEADERS = st.dictionaries(
         "a" * 2000,
     ]),
     max_size=2,
+)
+
+
+DESTINATIONS = st.fixed_dictionaries(
+    {"Destination": st.one_of(
+        st.sampled_from([
+            "/home/alice/calendar/fuzzed/copied.ics", CAL + "renamed-{n}.ics", CAL + "copied.ics",
+            "/home/alice/calendar/fuzzed/", "/home/bob/calendar/event/x.ics",
+            "/home/alice/calendar/inbox/x.ics", "http://elsewhere.example/home/alice/x.ics",
+            "", "/", "..", "%zz", "/home/alice/calendar/event/%00.ics", "http://[::1/",
+        ]),
+        ODD_VALUES,
+    )},
+    optional={"Overwrite": st.sampled_from(["T", "F", "", "x", "t"]),
+              "If-Match": st.sampled_from(['"x"', "*", ""]), "Depth": st.sampled_from(["0", "1", "infinity", "x"])},
 )
 
 
@@ -432,6 +476,10 @@ class HttpTarget:
     mutation: Callable[[bytes], st.SearchStrategy[bytes]]
     headers: dict[str, str] = field(default_factory=dict)
     share: int = 1  # weight among the tier's cases
+    # Headers drawn per case (COPY and MOVE's Destination), on top of ``headers``.
+    header_cases: st.SearchStrategy[dict[str, str]] | None = None
+    # The one 5xx RFC 4918 gives COPY and MOVE: 502 for a Destination on another server.
+    answers_5xx: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -447,6 +495,8 @@ class MailTarget:
 
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 XML = {"Content-Type": "application/xml; charset=utf-8"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+RSVP_FORM = b"answer=accepted&comment=See+you+there&version=0&nonce=AAAAAAAAAAAAAAAAAAAAAA"
 
 HTTP_TARGETS: tuple[HttpTarget, ...] = (
     HttpTarget("put-new", "PUT", CAL + "fuzz-{n}.ics", ICALENDAR_BODIES, icalendar_mutation,
@@ -474,6 +524,12 @@ HTTP_TARGETS: tuple[HttpTarget, ...] = (
                xml_mutation, {**XML, "Depth": "0"}),
     HttpTarget("outbox-free-busy", "POST", "/home/alice/calendar/outbox/", (OUTBOX_FREE_BUSY,),
                icalendar_mutation, ICS),
+    HttpTarget("copy", "COPY", CAL + "target.ics", (b"",), st.just, header_cases=DESTINATIONS,
+               answers_5xx=frozenset({502})),
+    HttpTarget("move", "MOVE", CAL + "movable-{n}.ics", (b"",), st.just, header_cases=DESTINATIONS,
+               answers_5xx=frozenset({502})),
+    # The answer page of a stored invitation ({token}: the external attendee's reply token).
+    HttpTarget("rsvp-answer", "POST", "/rsvp/{token}", (RSVP_FORM,), form_mutation, FORM),
 )
 
 MAIL_TARGETS: tuple[MailTarget, ...] = (
