@@ -172,6 +172,7 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(
             "backup copies a SQLite file; back up PostgreSQL with pg_dump (README, Scaling out)"
         )
+    require_database(settings)
     pages = await backup(settings.storage.path, args.destination)
     if args.json:
         print(json.dumps({"destination": args.destination, "pages": pages}))
