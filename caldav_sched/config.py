@@ -29,6 +29,10 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = ()
     realm: str = "caldav_sched"
     reader_connections: int = 2
+    # Server processes on one port (SO_REUSEPORT); more than 1 needs PostgreSQL.
+    processes: int = 1
+    # Bind with SO_REUSEPORT, so other processes may listen on the same port.
+    reuse_port: bool = False
     proxy_user_header: str = ""
     monitoring_clients: tuple[str, ...] = ("127.0.0.1", "::1")
     shutdown_timeout: float = 30.0
@@ -186,6 +190,13 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
     if settings.server.reader_connections < 1:
         raise ConfigError("[server] reader_connections: must be at least 1")
+    if settings.server.processes < 1:
+        raise ConfigError("[server] processes: must be at least 1")
+    if settings.server.processes > 1 and not settings.storage.url:
+        raise ConfigError(
+            "[server] processes: more than 1 needs PostgreSQL ([storage] url); SQLite has one"
+            " writer per file, so one process serves it (README, Scaling out)"
+        )
     storage_url = settings.storage.url
     if storage_url and not storage_url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(

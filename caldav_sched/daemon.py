@@ -103,7 +103,7 @@ async def run(settings: Settings) -> None:
     try:
         host, port = settings.server.host, settings.server.port
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port, reuse_port=settings.server.reuse_port or None).start()
         except OSError as exc:
             raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         event_loop = type(loop).__module__.split(".")[0]
@@ -158,6 +158,10 @@ def serve(settings: Settings) -> int:
     skip_unused_record_fields()
     handler = configure_logging(settings.log, batch_seconds=settings.log.batch_seconds)
     try:
+        if settings.server.processes > 1:
+            from caldav_sched.processes import supervise
+
+            return supervise(settings)
         _run_on_loop(settings)
     finally:
         handler.flush()

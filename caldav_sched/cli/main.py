@@ -181,6 +181,52 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_storage_copy(settings: Settings, args: argparse.Namespace) -> int:
+    """The whole installation into a new, empty database (SQLite <-> PostgreSQL)."""
+    import dataclasses
+
+    from caldav_sched.store.backend import describe
+    from caldav_sched.store.copy import copy_installation
+
+    require_database(settings)
+    target = args.to
+    if target.startswith(("postgresql://", "postgres://")):
+        storage = dataclasses.replace(settings.storage, url=target, password_command="")
+    else:
+        path = target.removeprefix("sqlite://")
+        if Path(path).exists() and Path(path).stat().st_size > 0:
+            raise CommandError(f"{Path(path).absolute()} exists; name a new file")
+        storage = dataclasses.replace(settings.storage, url="", path=path)
+    if describe(storage) == describe(settings.storage):
+        raise CommandError("the target is the configured database itself")
+    on_terminal = sys.stderr.isatty() and not args.json
+
+    def progress(table: str, done: int, total: int) -> None:
+        if on_terminal:
+            end = "\n" if done >= total else ""
+            print(f"\r{table}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    source = make_database(settings.storage, readers=1)
+    await source.open()
+    try:
+        await migrate(source)
+        copy = make_database(storage, readers=1)
+        await copy.open()
+        try:
+            await migrate(copy)
+            totals = await copy_installation(source, copy, progress)
+        finally:
+            await copy.close()
+    finally:
+        await source.close()
+    if args.json:
+        print(json.dumps({"to": describe(storage), "rows": totals}))
+    else:
+        rows = ", ".join(f"{n} {table}" for table, n in totals.items() if n)
+        print(f"copied {describe(settings.storage)} to {describe(storage)} ({rows or 'no rows'})")
+    return 0
+
+
 async def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password(args) if args.password_stdin or sys.stdin.isatty() else None
     async with open_services(settings, create=True) as services:
@@ -493,6 +539,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bkp.add_argument("destination", metavar="FILE", help="a new file for the copy")
     bkp.set_defaults(func=cmd_backup)
+
+    storage = commands.add_parser("storage", help="the database itself").add_subparsers(
+        dest="storage_command", metavar="ACTION", required=True
+    )
+    scopy = storage.add_parser(
+        "copy", parents=[common, listing],
+        help="copy the whole installation into a new, empty database (stop serve first)",
+    )
+    scopy.add_argument(
+        "--to", required=True, metavar="URL|FILE",
+        help="postgresql://user@host/db, or a new SQLite file",
+    )
+    scopy.set_defaults(func=cmd_storage_copy)
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
         dest="user_command", metavar="ACTION", required=True

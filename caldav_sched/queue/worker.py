@@ -30,6 +30,10 @@ from caldav_sched.store.jobs import JobRow
 log = logging.getLogger("caldav_sched.queue")
 
 
+# How often a worker looks for jobs held by a process of this host that died.
+ORPHAN_CHECK_SECONDS = 5.0
+
+
 class Task(Protocol):
     kind: str
 
@@ -104,10 +108,16 @@ class WorkerPool:
         if released:
             log.info("released %d claimed job(s)", released)
 
-    async def _recover_orphans(self) -> None:
-        """Give back jobs claimed by a process on this host that no longer runs."""
+    async def _recover_orphans(self, *, running: bool = False) -> None:
+        """Give back jobs claimed by a process on this host that no longer runs.
+
+        Once this pool is *running*, the jobs under its own name are its own.
+        """
         reader = self.services.db.reader()
-        holders = [h for h in await job_store.running_holders(reader) if not _alive(h)]
+        holders = [
+            h for h in await job_store.running_holders(reader)
+            if not _alive(h) and not (running and h == self.name)
+        ]
         if holders:
             async with self.services.db.transaction() as conn:
                 count = await job_store.release_orphans(
@@ -116,7 +126,18 @@ class WorkerPool:
             log.warning("took back %d job(s) from stopped worker(s) %s", count, ", ".join(holders))
 
     async def _loop(self) -> None:
+        checked = asyncio.get_running_loop().time()
         while not self._stopping.is_set():
+            now = asyncio.get_running_loop().time()
+            if now - checked >= ORPHAN_CHECK_SECONDS:
+                # Another process on this host (a sibling of `processes = N`,
+                # or a second `serve`) killed: its jobs go back at once,
+                # not when their leases run out.
+                checked = now
+                try:
+                    await self._recover_orphans(running=True)
+                except Exception:
+                    log.exception("looking for jobs of stopped workers failed; continuing")
             try:
                 ran = await self.run_one()
             except Exception:
