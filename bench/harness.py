@@ -55,6 +55,9 @@ class Target:
     # of each body would have stored them; used for the untimed rest of a slow
     # server's create phase (the HTTP PUTs of the rest when None).
     seed: Callable[[list[tuple[str, bytes]]], None] | None = None
+    # More processes whose CPU is the server's (a PostgreSQL postmaster, whose
+    # backends do the database work).
+    cpu_pids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Phase:
     p95_ms: float = 0.0
     p99_ms: float = 0.0
     cpu_ms_per_request: float | None = None
+    # The load generator's own CPU (this process), for telling whether it
+    # was the bottleneck.
+    loadgen_cpu_ms_per_request: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -102,16 +108,43 @@ class Result:
         return data
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User plus system CPU time of a process (all its threads)."""
-    if pid is None:
-        return None
+def _stat(pid: int) -> list[str] | None:
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_seconds(pid: int | None, *more: int) -> float | None:
+    """User plus system CPU time of a process (all its threads) and its child processes.
+
+    Children count while they run (the processes of ``[server] processes``;
+    a database server's backends, given its postmaster in *more*).
+    """
+    if pid is None:
+        return None
+    roots = {pid, *more}
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields is not None:
+                parents[int(entry)] = int(fields[1])
+    tree = set(roots) & set(parents)
+    if pid not in tree:
+        return None
+    grew = True
+    while grew:
+        children = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    total = 0
+    for member in tree:
+        fields = _stat(member)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def memory_kib(pid: int | None) -> tuple[int | None, int | None]:
@@ -146,11 +179,13 @@ def percentile(values: Sequence[float], q: float) -> float:
 class Meter:
     """Latencies and statuses of one phase, and the server CPU it cost."""
 
-    def __init__(self, name: str, pid: int | None) -> None:
+    def __init__(self, name: str, pid: int | None, more: tuple[int, ...] = ()) -> None:
         self.phase = Phase(name)
         self._pid = pid
+        self._more = more
         self._latencies: list[float] = []
-        self._cpu0 = cpu_seconds(pid)
+        self._cpu0 = cpu_seconds(pid, *more)
+        self._own0 = time.process_time()
         self._t0 = time.perf_counter()
 
     def record(self, status: int, seconds: float) -> None:
@@ -174,9 +209,11 @@ class Meter:
         p.p50_ms = percentile(self._latencies, 0.50) * 1000
         p.p95_ms = percentile(self._latencies, 0.95) * 1000
         p.p99_ms = percentile(self._latencies, 0.99) * 1000
-        cpu1 = cpu_seconds(self._pid)
+        cpu1 = cpu_seconds(self._pid, *self._more)
         if self._cpu0 is not None and cpu1 is not None and p.requests:
             p.cpu_ms_per_request = (cpu1 - self._cpu0) * 1000 / p.requests
+        if p.requests:
+            p.loadgen_cpu_ms_per_request = (time.process_time() - self._own0) * 1000 / p.requests
         return p
 
 
@@ -317,7 +354,7 @@ async def run_workload(
     rng = random.Random(seed + 1)
     try:
         # -- PUT create, If-None-Match: * -------------------------------------
-        meter = Meter("put_create", target.pid)
+        meter = Meter("put_create", target.pid, target.cpu_pids)
         deadline = time.perf_counter() + create_budget if create_budget else None
         untimed: list[Event] = []
 
@@ -367,7 +404,7 @@ async def run_workload(
         log(f"  {target.name}: created {n}")
 
         # -- GET -----------------------------------------------------------------
-        meter = Meter("get", target.pid)
+        meter = Meter("get", target.pid, target.cpu_pids)
 
         async def get(item: object) -> None:
             event = item  # type: ignore[assignment]
@@ -388,7 +425,7 @@ async def run_workload(
         result.phases["get"] = meter.done()
 
         # -- PUT update with If-Match, and 412 on a stale ETag -----------------------
-        meter = Meter("put_update", target.pid)
+        meter = Meter("put_update", target.pid, target.cpu_pids)
         to_update = rng.sample(events, min(len(events), max(10, n // 5)))
         stale: dict[str, str] = {}
 
@@ -445,7 +482,7 @@ async def run_workload(
                                "sync_initial", "sync_10_changes"]
 
         # -- DELETE 10% ---------------------------------------------------------------
-        meter = Meter("delete", target.pid)
+        meter = Meter("delete", target.pid, target.cpu_pids)
         doomed = rng.sample(sorted(live), max(1, len(live) // 10))
 
         async def delete(item: object) -> None:
@@ -505,7 +542,7 @@ async def _dav_phases(
     xml_headers = {"Content-Type": "application/xml; charset=utf-8"}
 
     # -- PROPFIND Depth 1 (getetag) ---------------------------------------------------
-    meter = Meter("propfind_depth1", target.pid)
+    meter = Meter("propfind_depth1", target.pid, target.cpu_pids)
     for _ in range(max(3, repeats // 2)):
         status, _, body = await client.request(
             "PROPFIND", target.url, meter, data=PROPFIND_ETAGS, headers={**xml_headers, "Depth": "1"}
@@ -517,7 +554,7 @@ async def _dav_phases(
     result.phases["propfind_depth1"] = meter.done()
 
     # -- calendar-multiget of 100 --------------------------------------------------------
-    meter = Meter("multiget_100", target.pid)
+    meter = Meter("multiget_100", target.pid, target.cpu_pids)
     names = sorted(live)
     batches = [rng.sample(names, min(100, len(names))) for _ in range(repeats * 2)]
 
@@ -539,7 +576,7 @@ async def _dav_phases(
     result.phases["multiget_100"] = meter.done()
 
     # -- calendar-query, one month --------------------------------------------------------
-    meter = Meter("calendar_query_month", target.pid)
+    meter = Meter("calendar_query_month", target.pid, target.cpu_pids)
     expected = sum(1 for e in live.values() if e.overlaps(month_start, month_end))
     query = _calendar_query(month_start, month_end)
     for _ in range(repeats):
@@ -554,7 +591,7 @@ async def _dav_phases(
     result.phases["calendar_query_month"].statuses["matches"] = expected
 
     # -- sync-collection: initial, then after 10 changes ------------------------------------
-    meter = Meter("sync_initial", target.pid)
+    meter = Meter("sync_initial", target.pid, target.cpu_pids)
     token = ""
     for _ in range(max(3, repeats // 4)):
         status, _, body = await client.request(
@@ -568,11 +605,11 @@ async def _dav_phases(
     result.phases["sync_initial"] = meter.done()
     meter.expect(bool(token), "sync initial: no sync-token")
 
-    meter = Meter("sync_10_changes", target.pid)
+    meter = Meter("sync_10_changes", target.pid, target.cpu_pids)
     cpu_outside = 0.0
     for round_no in range(max(3, repeats // 2)):
         changed = rng.sample(sorted(live), 10)
-        cpu0 = cpu_seconds(target.pid)
+        cpu0 = cpu_seconds(target.pid, *target.cpu_pids)
         for name in changed:
             event = updated(live[name], 10 + round_no)
             status, headers, _ = await client.request(
@@ -583,7 +620,7 @@ async def _dav_phases(
             live[name] = event
             if headers.get("ETag"):
                 etags[name] = headers["ETag"]
-        cpu1 = cpu_seconds(target.pid)
+        cpu1 = cpu_seconds(target.pid, *target.cpu_pids)
         if cpu0 is not None and cpu1 is not None:
             cpu_outside += cpu1 - cpu0
         status, _, body = await client.request(

@@ -253,6 +253,12 @@ async def main_async(args: argparse.Namespace) -> int:
             args.cache_kib, only,
         )
     itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
+    scale = None
+    if not args.no_scaleout:
+        from bench import scaleout
+
+        scale_n = args.scaleout_size or min(args.sizes)
+        scale = (scale_n, *await scaleout.measure(scale_n, args.concurrency, log))
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"caldav_sched benchmark, {stamp}; {machine()}; C = {args.concurrency}", ""]
@@ -267,8 +273,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"{itip_figures['reply_to_etag_p50_ms']:.1f} ms, p95 "
                 f"{itip_figures['reply_to_etag_p95_ms']:.1f} ms"
                 + ("" if itip_figures["ok"] else f" (FAILED: {itip_figures['failures'][:3]})")]
+    if scale is not None:
+        out += ["", scaleout.table(scale[1], scale[0]), ""]
+        for name, reason in scale[2].items():
+            out.append(f"- {name}: {reason[:200]}")
     small, large = min(args.sizes), max(args.sizes)
     checked = targets(runs, itip_figures, small, large)
+    if scale is not None:
+        checked += scaleout.targets(scale[1])
     out += ["", "Targets:"]
     for label, value, ok in checked:
         mark = "info" if label.startswith("(") else "n/a " if ok is None else ("MET " if ok else "MISS")
@@ -283,6 +295,11 @@ async def main_async(args: argparse.Namespace) -> int:
         "runs": {str(n): {s: (r.to_json() if r else None) for s, r in runs[n].items()} for n in runs},
         "unavailable": {str(n): missing[n] for n in missing},
         "itip": itip_figures,
+        "scaleout": None if scale is None else {
+            "n": scale[0],
+            "runs": {name: (r.to_json() if r else None) for name, r in scale[1].items()},
+            "unavailable": scale[2],
+        },
         "targets": [{"target": l, "measured": v, "met": ok} for l, v, ok in checked],
         "table": text,
     }
@@ -310,6 +327,10 @@ def main() -> None:
     parser.add_argument("--create-budget", type=float, default=120.0,
                         help="seconds of a peer's create phase that are timed; the rest is "
                              "written straight into the peer's storage, untimed")
+    parser.add_argument("--no-scaleout", action="store_true",
+                        help="skip caldav_sched on PostgreSQL with 1 and 2 processes beside SQLite")
+    parser.add_argument("--scaleout-size", type=int, default=None,
+                        help="N for the PostgreSQL comparison (default: the smallest size)")
     parser.add_argument("--json", default=str(HERE / "results.json"))
     parser.add_argument("--cache-kib", type=int, default=None,
                         help="caldav_sched's SQLite page cache per connection (storage.cache_size_kib);"

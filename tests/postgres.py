@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -72,7 +73,8 @@ def _free_port() -> int:
 class Cluster:
     """One running PostgreSQL server and the databases the tests make on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """A running cluster; *durable* keeps fsync on (benchmarks), else off (tests)."""
         assert PG_BIN is not None
         self.prefix, uid, gid = _runner()
         self.root = Path(tempfile.mkdtemp(prefix="caldav-pg-"))
@@ -87,8 +89,11 @@ class Cluster:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-            f" -c unix_socket_directories={self.root} -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            f" -c unix_socket_directories={self.root} -c max_connections=300"
+            # Commits not flushed one by one, as SQLite's WAL with synchronous
+            # = NORMAL does; tests also skip fsync altogether.
+            " -c synchronous_commit=off"
+            + ("" if durable else " -c fsync=off -c full_page_writes=off")
         )
         self._run(
             str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
@@ -121,7 +126,9 @@ class Cluster:
             finally:
                 await db.close()
 
-        asyncio.run(migrated())
+        # In a thread of its own: the caller may be running an event loop.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, migrated()).result()
 
     def new_database(self, *, migrated: bool = True) -> str:
         """The URL of a new database of its own (migrated, or empty)."""

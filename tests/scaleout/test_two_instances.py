@@ -7,6 +7,7 @@ both share the database and send mail to one real SMTP sink.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -257,5 +258,12 @@ async def test_kill_9_of_one_instance_mid_burst_loses_nothing(pair, smtp_sink):
     by_uid = wait_for_invitations(smtp_sink, stored, timeout=240)
     assert stored <= set(by_uid)
     assert all(len(ids) == 1 for ids in by_uid.values())
-    waiting = second.cli("queue", "list", "--json")
-    assert '"pending"' not in waiting and '"running"' not in waiting and '"retrying"' not in waiting
+    # The jobs the killed instance held go back (its process is gone) and
+    # are finished: the queue drains.
+    deadline = time.monotonic() + 60
+    while True:
+        states = {job["state"] for job in json.loads(second.cli("queue", "list", "--json"))}
+        if states <= {"done"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert states <= {"done"}
