@@ -40,6 +40,7 @@ from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
 from caldav_sched.store.users import UserRow
+from caldav_sched.web import rsvp_app
 
 log = logging.getLogger("caldav_sched.dav")
 
@@ -219,5 +220,6 @@ def make_app(
             app.router.add_route("*", prefix + well_known_path, well_known)
         app.router.add_get(prefix + "/healthz", monitoring.healthz)
         app.router.add_get(prefix + "/metrics", monitoring.metrics_text)
+    app.add_subapp(base + "/rsvp", rsvp_app(settings, lambda: app[SERVICES]))  # no login
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
