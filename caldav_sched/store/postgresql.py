@@ -42,7 +42,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -198,6 +197,11 @@ class PgAsyncCursor:
         self._cursor.close()
 
 
+def _one_line(exc: BaseException) -> str:
+    """libpq's message (several lines, with tabs) as one line."""
+    return " ".join(str(exc).split())
+
+
 class _Link:
     """One psycopg connection and the one thread that uses it."""
 
@@ -225,12 +229,14 @@ class _Link:
         try:
             pg = self._ensure()
         except psycopg.Error as exc:
-            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_one_line(exc)}") from exc
         try:
             return work(PgRaw(pg), *args, **kwargs)
         except psycopg.OperationalError as exc:
             if pg.closed or pg.broken:
-                raise DatabaseUnavailable(f"lost the connection to PostgreSQL: {exc}") from exc
+                raise DatabaseUnavailable(
+                    f"lost the connection to PostgreSQL: {_one_line(exc)}"
+                ) from exc
             raise
 
     async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -323,13 +329,18 @@ def password_from_command(command: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL without its password, for logs and messages.
+
+    Everything between the first ``:`` after the scheme and the last ``@``
+    is the password to libpq (or garbage that may hold one): it is masked.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    userinfo, host = rest.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 class PgDatabase:
