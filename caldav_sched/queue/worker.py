@@ -42,7 +42,7 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(holder: str) -> bool:
+def holder_alive(holder: str) -> bool:
     """Whether a claim's holder on this host is still running."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
@@ -56,6 +56,9 @@ def _alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_alive = holder_alive
 
 
 class WorkerPool:
@@ -106,7 +109,7 @@ class WorkerPool:
     async def _recover_orphans(self) -> None:
         """Give back jobs claimed by a process on this host that no longer runs."""
         reader = self.services.db.reader()
-        holders = [h for h in await job_store.running_holders(reader) if not _alive(h)]
+        holders = [h for h in await job_store.running_holders(reader) if not holder_alive(h)]
         if holders:
             async with self.services.db.transaction() as conn:
                 count = await job_store.release_orphans(
