@@ -226,11 +226,11 @@ class ImapConsumer:
                 + ("" if not settings.idle else " (the server does not offer IDLE)"),
             )
             while not self._stopping.is_set():
-                self._set("reading")
-                await self._round(mailbox, selected)
                 if not await self._hold_lease():
                     log.info("IMAP: the lease went to another process; disconnecting")
                     return
+                self._set("reading")
+                await self._round(mailbox, selected)
                 if use_idle:
                     self._set("idle")
                     try:

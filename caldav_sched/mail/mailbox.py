@@ -393,16 +393,21 @@ class Mailbox:
             except asyncio.TimeoutError:
                 lines = aioimaplib.STOP_WAIT_SERVER_PUSH
             news = lines != aioimaplib.STOP_WAIT_SERVER_PUSH
+            if news and any(bytes(line).startswith(b"BYE") for line in lines):
+                raise ImapFault("lost", "the IMAP server closed the connection during IDLE: "
+                                + bytes(lines[0]).decode("utf-8", "replace"), "")
+            if client.has_pending_idle():
+                client.idle_done()
+            done, _ = await asyncio.wait({idle, lost}, timeout=self._settings.timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if idle not in done:
+                raise ImapFault("lost", "the IMAP server did not end IDLE", "")
+            if idle.exception() is not None:
+                raise ImapFault("lost", f"IDLE failed: {idle.exception()!r}", "")
+            return news
         finally:
-            for task in (lost, push):
+            for task in (lost, push, idle):
                 task.cancel()
-        if client.has_pending_idle():
-            client.idle_done()
-        try:
-            await asyncio.wait_for(idle, self._settings.timeout)
-        except (asyncio.TimeoutError, OSError, aioimaplib.AioImapException) as exc:
-            raise ImapFault("lost", f"the IMAP server did not end IDLE: {exc!r}", "") from exc
-        return news
 
     @property
     def offers_idle(self) -> bool:

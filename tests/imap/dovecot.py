@@ -14,6 +14,7 @@ import os
 import pwd
 import grp
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -179,6 +180,7 @@ class Dovecot:
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: stop() ends every child too
         )
         deadline = time.monotonic() + 15
         while True:
@@ -197,14 +199,20 @@ class Dovecot:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """Stop the master and every process it started (as a server going down would)."""
         if self.process is None:
             return
-        self.process.terminate()
+        group = os.getpgid(self.process.pid)
+        os.killpg(group, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(group, signal.SIGKILL)
             self.process.wait(timeout=5)
+        try:
+            os.killpg(group, signal.SIGKILL)  # children still shutting down
+        except ProcessLookupError:
+            pass
         self.process = None
         # Wait until the port is free again, so a restart can bind it.
         deadline = time.monotonic() + 10
