@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import email.policy
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any, TypeVar
 
+from pathlib import Path
+
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imap_check(
+    tmp_path: Path, table: dict[str, Any], *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`caldav-sched imap check` with an [imap] table, as an operator runs it."""
+    lines = ["[imap]"] + [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    config = tmp_path / "check.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return subprocess.run(
+        [sys.executable, "-m", "caldav_sched", "imap", "check", "--config", str(config), *extra],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
 def eventually(check: Callable[[], T], timeout: float = 15.0, what: str = "") -> T:

@@ -5,31 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ServerThread, make_settings
 from tests.imap.conftest import FAILED, MailboxView, imap_table
-from tests.imap.helpers import eventually, healthz, metrics, newsletter
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def imap_check(tmp_path: Path, table: dict, *extra: str) -> subprocess.CompletedProcess:
-    """`caldav-sched imap check`, as an operator runs it."""
-    lines = ["[imap]"] + [f"{k} = {json.dumps(v)}" for k, v in table.items()]
-    config = tmp_path / "check.toml"
-    config.write_text("\n".join(lines) + "\n")
-    return subprocess.run(
-        [sys.executable, "-m", "caldav_sched", "imap", "check", "--config", str(config), *extra],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
+from tests.imap.helpers import eventually, healthz, imap_check, metrics, newsletter
 
 def test_a_wrong_password_is_logged_once_shown_and_checked(tmp_path, dovecot, caplog):
     caplog.set_level(logging.INFO, logger="caldav_sched.imap")
