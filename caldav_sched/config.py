@@ -224,6 +224,8 @@ def _validate_imap(imap: ImapSettings) -> None:
     for key in ("mailbox", "processed_mailbox", "failed_mailbox"):
         if not getattr(imap, key) or any(c in getattr(imap, key) for c in '\r\n"*%'):
             raise ConfigError(f"[imap] {key}: not a mailbox name: {getattr(imap, key)!r}")
+        if not getattr(imap, key).isascii():
+            raise ConfigError(f"[imap] {key}: only ASCII mailbox names are supported")
     if len({imap.mailbox, imap.processed_mailbox, imap.failed_mailbox}) < 3:
         raise ConfigError("[imap] mailbox, processed_mailbox and failed_mailbox must differ")
     if imap.poll_interval <= 0 or imap.timeout <= 0:
