@@ -19,6 +19,8 @@ command machinery and the socket is upgraded with asyncio's ``start_tls``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 import socket
 import ssl
@@ -113,6 +115,26 @@ async def read_secret(settings: ImapSettings) -> str:
     return secret
 
 
+class _XOAuth2(Command):
+    """The AUTHENTICATE XOAUTH2 command, with the SASL initial response."""
+
+    def __init__(self, protocol: aioimaplib.IMAP4ClientProtocol, initial: str) -> None:
+        super().__init__("AUTHENTICATE", protocol.new_tag(), "XOAUTH2", initial, loop=protocol.loop)
+        self._protocol = protocol
+        self.challenge = ""
+
+    def flush(self) -> None:
+        # Called on a continuation: the server's error report, base64 JSON.
+        if self.challenge or not self._resp_lines:
+            return
+        report = bytes(self._resp_lines[-1]).removeprefix(b"+").strip()
+        try:
+            self.challenge = base64.b64decode(report, validate=True).decode("utf-8", "replace")
+        except (ValueError, binascii.Error):
+            self.challenge = report.decode("ascii", "replace") or "refused"
+        self._protocol.transport.write(b"\r\n")
+
+
 @dataclass(frozen=True)
 class Selected:
     """A mailbox opened for reading: its UIDVALIDITY and how many messages it holds."""
@@ -204,7 +226,7 @@ class Mailbox:
             raise
         try:
             if settings.auth == "xoauth2":
-                response = await self._client.xoauth2(settings.username, secret)
+                response = await self._xoauth2(settings.username, secret)
             else:
                 response = await self._client.login(settings.username, secret)
         except (OSError, asyncio.TimeoutError, aioimaplib.AioImapException) as exc:
@@ -223,6 +245,25 @@ class Mailbox:
         # carries them, AUTHENTICATE's need not.
         if settings.auth == "xoauth2" or "MOVE" not in self.capabilities:
             await self._command(self._client.protocol.capability())
+
+    async def _xoauth2(self, username: str, token: str) -> aioimaplib.Response:
+        """AUTHENTICATE XOAUTH2, answering the server's error challenge.
+
+        A server that refuses the token sends a continuation with an error
+        report and waits for an empty answer before its NO (Google's and
+        Microsoft's XOAUTH2 both do); aioimaplib's own call would wait there
+        until it timed out.
+        """
+        protocol = self._client.protocol
+        initial = base64.b64encode(f"user={username}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+        command = _XOAuth2(protocol, initial)
+        response = await asyncio.wait_for(protocol.execute(command, scrub=token), self._settings.timeout)
+        if response.result == "OK":
+            protocol.state = aioimaplib.AUTH
+        elif command.challenge:
+            return aioimaplib.Response(response.result, [*response.lines[:-1],
+                                       f"{_text(response)} ({command.challenge})".encode()])
+        return response
 
     @property
     def capabilities(self) -> set[str]:

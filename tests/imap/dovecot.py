@@ -238,7 +238,7 @@ class Dovecot:
         return root / "new" / name
 
 
-def make_dovecot(directory: Path, *, tls: bool = False) -> Dovecot:
+def make_dovecot(directory: Path, *, tls: bool = False, introspection_url: str = "") -> Dovecot:
     """A configured, not yet started Dovecot in *directory* (a new one, under /tmp).
 
     The mail user must reach the Maildir, so the directory belongs to it
@@ -260,5 +260,19 @@ def make_dovecot(directory: Path, *, tls: bool = False) -> Dovecot:
         server.cert = cert
         server.tls_port = free_port()
         tls_parts = (cert, key, server.tls_port)
-    server.config_path.write_text(_config(directory, port, tls_parts))
+    config = _config(directory, port, tls_parts)
+    if introspection_url:
+        # OAuth2 bearer tokens (XOAUTH2), checked by RFC 7662 introspection.
+        (directory / "oauth2.conf").write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\nactive_value = true\n"
+        )
+        config = config.replace("auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2")
+        config += (
+            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2\n"
+            f"  args = {directory}/oauth2.conf\n}}\n"
+        )
+    server.config_path.write_text(config)
     return server
