@@ -33,6 +33,9 @@ class ServerSettings:
     monitoring_clients: tuple[str, ...] = ("127.0.0.1", "::1")
     shutdown_timeout: float = 30.0
     event_loop: str = "uvloop"
+    # Where people reach this server (for the RSVP links in invitations).
+    public_url: str = ""
+    rsvp_posts_per_minute: int = 10
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def _validate(settings: Settings) -> Settings:
             "[server] proxy_user_header: set trusted_proxies too; the header is taken only"
             " from a trusted proxy"
         )
+    settings = _validate_public_url(settings)
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
     if settings.server.reader_connections < 1:
@@ -230,6 +234,25 @@ def _validate_imap(imap: ImapSettings) -> None:
         raise ConfigError("[imap] mailbox, processed_mailbox and failed_mailbox must differ")
     if imap.poll_interval <= 0 or imap.timeout <= 0:
         raise ConfigError("[imap] poll_interval and timeout: must be more than 0")
+
+
+def _validate_public_url(settings: Settings) -> Settings:
+    """``[server] public_url``: an absolute http(s) URL, kept without a trailing slash."""
+    url = settings.server.public_url
+    if not url:
+        return settings
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if (
+        not sep or scheme.lower() not in ("http", "https") or not host or "@" in host
+        or any(c in url for c in "?#<>\"\\ ") or any(ord(c) < 33 for c in url)
+    ):
+        raise ConfigError(
+            f"[server] public_url: must look like https://cal.example.com, got {url!r}"
+        )
+    return dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, public_url=url.rstrip("/"))
+    )
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:

@@ -24,7 +24,7 @@ from aiohttp import web
 from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
-from caldav_sched.dav.handlers import objects, outbox, properties, reports
+from caldav_sched.dav.handlers import objects, outbox, properties, reports, transfer
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, IMAP_CONSUMER, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware
 from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
@@ -41,13 +41,15 @@ from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
 from caldav_sched.store.users import UserRow
+from caldav_sched.web import rsvp_app
 
 log = logging.getLogger("caldav_sched.dav")
 
 
 DAV_CLASSES = "1, 3, access-control, calendar-access, calendar-auto-schedule, extended-mkcol"
 ALLOW = (
-    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL"
+    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL,"
+    " COPY, MOVE"
 )
 
 Handler = Callable[[DavContext], Awaitable[web.StreamResponse]]
@@ -63,6 +65,8 @@ HANDLERS: dict[str, Handler] = {
     "MKCOL": properties.mkcalendar,
     "REPORT": reports.report,
     "POST": outbox.post,
+    "COPY": transfer.copy,
+    "MOVE": transfer.move,
 }
 
 
@@ -123,7 +127,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return await options(request)
     handler = HANDLERS.get(request.method)
     if handler is None:
-        raise MethodNotAllowed(f"{request.method} is not supported", allow=tuple(ALLOW.split(", ")))
+        raise MethodNotAllowed(f"{request.method} is not supported here")
     path = relative_path(request)
     user = await authenticate(request)
     request[USER] = user.name
@@ -220,8 +224,10 @@ def make_app(
         imap=lambda: app.get(IMAP_CONSUMER),
     )
     for prefix in ("", base) if base else ("",):
-        app.router.add_route("*", prefix + "/.well-known/caldav", well_known)
+        for well_known_path in ("/.well-known/caldav", "/.well-known/caldav/"):
+            app.router.add_route("*", prefix + well_known_path, well_known)
         app.router.add_get(prefix + "/healthz", monitoring.healthz)
         app.router.add_get(prefix + "/metrics", monitoring.metrics_text)
+    app.add_subapp(base + "/rsvp", rsvp_app(settings, lambda: app[SERVICES]))  # no login
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

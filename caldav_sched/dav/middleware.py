@@ -14,7 +14,8 @@ from aiohttp import web
 
 from caldav_sched.dav import errors as dav_errors
 from caldav_sched.dav import xml
-from caldav_sched.dav.keys import REALM
+from caldav_sched.dav.keys import HREFS, REALM
+from caldav_sched.dav.methods import allowed_methods
 from caldav_sched.domain.ical import InvalidObjectResource
 from caldav_sched.domain.query import UnsupportedCollation
 from caldav_sched.errors import InvalidCalendarData
@@ -40,6 +41,7 @@ TRANSLATIONS: dict[type[Exception], type[dav_errors.DavError]] = {
     service_errors.InvalidInput: dav_errors.BadRequest,
     service_errors.InvalidSyncToken: dav_errors.ValidSyncToken,
     service_errors.Contention: dav_errors.Conflict,
+    service_errors.DestinationScheduled: dav_errors.Conflict,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,8 +60,11 @@ def render(error: dav_errors.DavError, request: web.Request) -> web.Response:
     if isinstance(error, dav_errors.Unauthorized):
         realm = request.app[REALM]
         headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
-    if isinstance(error, dav_errors.MethodNotAllowed) and error.allow:
-        headers["Allow"] = ", ".join(error.allow)
+    if error.status == 405:
+        allow = getattr(error, "allow", ()) or allowed_methods(
+            request.app[HREFS].relative(request.path)
+        )
+        headers["Allow"] = ", ".join(allow)
     if error.precondition is not None:
         body = xml.error_element(error.precondition, error.href)
         desc = xml.sub(body, "{http://caldav-sched.invalid/ns}description", error.message)
@@ -81,7 +86,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except dav_errors.DavError as error:
-        if error.status >= 500:
+        # A 502 names the client's Destination on another server: nothing failed here.
+        if error.status >= 500 and not isinstance(error, dav_errors.BadGateway):
             log.error("%s %s: %s", request.method, request.path, error)
         return render(error, request)
     except web.HTTPException:

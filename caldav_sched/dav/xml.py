@@ -109,6 +109,14 @@ class PropStat:
     other: dict[int, list[Element]] = field(default_factory=dict)
 
 
+def mkcol_response(props: PropStat) -> bytes:
+    """RFC 5689 DAV:mkcol-response: the properties of a refused extended MKCOL, by status."""
+    root = etree.Element(dav("mkcol-response"), nsmap=NSMAP)
+    for code, elements in sorted(props.other.items()):
+        Multistatus._propstat(root, code, elements)
+    return serialise(root)
+
+
 def error_element(precondition: str, href: str | None = None) -> Element:
     root = etree.Element(dav("error"), nsmap=NSMAP)
     cond = etree.SubElement(root, precondition)

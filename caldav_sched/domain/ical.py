@@ -27,7 +27,8 @@ import icalendar
 from caldav_sched.errors import CaldavSchedError, InvalidCalendarData
 
 PRODID = "-//caldav_sched//caldav_sched//EN"
-OBJECT_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
+# Every component type a calendar object resource may hold (VAVAILABILITY: RFC 7953).
+OBJECT_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 
 _BEGIN_END = re.compile(r"^\s*(BEGIN|END)\s*:\s*([A-Za-z0-9-]+)\s*$", re.IGNORECASE)
 _CONTENT_LINE = re.compile(r"^[A-Za-z0-9-]+[;:]")
@@ -104,6 +105,29 @@ def parse_calendar(data: bytes | str) -> icalendar.Calendar:
         text = data
     fixed, _ = _normalise_text(text)
     return _parse_text(fixed)
+
+
+def single_timezone(text: str) -> icalendar.Timezone:
+    """The one VTIMEZONE of a calendar-timezone value (RFC 4791 5.2.2, 9.8).
+
+    The value is an iCalendar object holding exactly one VTIMEZONE and no
+    other component; anything else is InvalidCalendarData.
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except Exception as exc:  # noqa: BLE001 - icalendar raises several types on bad input
+        raise InvalidCalendarData(f"the time zone is not valid iCalendar: {exc}") from exc
+    if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
+        raise InvalidCalendarData("the time zone must be a VCALENDAR object")
+    zones = [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+    others = [c.name for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+    if len(zones) != 1 or others:
+        raise InvalidCalendarData(
+            "the time zone must be a VCALENDAR holding exactly one VTIMEZONE and nothing else"
+        )
+    if "TZID" not in zones[0] or not zones[0].subcomponents:
+        raise InvalidCalendarData("the VTIMEZONE needs a TZID and a STANDARD or DAYLIGHT rule")
+    return zones[0]
 
 
 # Distinct VTIMEZONE texts kept parsed: a server sees a few dozen zones, and

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caldav_sched.domain import imip
+from caldav_sched.domain.rsvp import rsvp_url
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
 from caldav_sched.domain.scheduling import ItipMessage, Method, ScheduleStatus, set_schedule_status
 from caldav_sched.domain.timespan import time_index
@@ -77,11 +78,19 @@ class ImipDelivery:
             message_id=message_id(job.id, from_address),
             now=self.services.clock.now(),
             changes=tuple(p.get("changes", ())),
+            rsvp_url=self._rsvp_url(p),
         )
         recipient = p["recipient"].removeprefix("mailto:")
         answer = await self.mailer.send(email, sender=from_address, recipients=[recipient])
         log.info("%s %s to %s sent: %s", p["uid"], p["method"], recipient, answer)
         return answer
+
+    def _rsvp_url(self, payload: dict) -> str | None:
+        """The attendee's answer page, when ``[server] public_url`` is set."""
+        server = self.services.settings.server
+        if not server.public_url or payload["method"] != Method.REQUEST or not payload["token"]:
+            return None
+        return rsvp_url(server.public_url, server.base_path, payload["token"])
 
     async def settle(self, conn: Connection, job: JobRow, outcome: Outcome, now: str) -> None:
         p = job.payload

@@ -374,7 +374,7 @@ async def _apply_part(services: Services, token: TokenRow, part: CalendarPart) -
             services, token, method, f"the {method} is for UID {uid}, the token for {token.uid}"
         )
     if method == Method.REPLY:
-        return await _apply_reply(services, token, calendar)
+        return await apply_token_reply(services, token, calendar)
     if method == Method.REFRESH:
         return await _answer_refresh(services, token, calendar)
     if method == Method.COUNTER:
@@ -392,20 +392,25 @@ async def _organizer_copy(
     return row, parse_calendar(row.data)
 
 
-async def _apply_reply(
-    services: Services, token: TokenRow, calendar: icalendar.Calendar
+async def apply_token_reply(
+    services: Services, token: TokenRow, calendar: icalendar.Calendar, *, via: str | None = None
 ) -> Verdict:
+    """Apply a REPLY that speaks for *token*'s attendee (by mail, or *via* another path).
+
+    *via* (such as "answered on the web page") leads the history entry.
+    """
+    lead = f"{via}: " if via else ""
     for _ in range(ATTEMPTS):
         current, stored = await _organizer_copy(services, token)
         result = apply_reply(
             stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
         )
         if isinstance(result, ReplyRefused):
-            return await _refuse(services, token, "REPLY", f"{result.code}: {result.reason}")
+            return await _refuse(services, token, "REPLY", f"{lead}{result.code}: {result.reason}")
         assert isinstance(result, ReplyApplied) and current is not None
         if not result.changed:
             return await _refuse(
-                services, token, "REPLY", "already applied: the same reply arrived before"
+                services, token, "REPLY", f"{lead}already applied: the same reply arrived before"
             )
         data = serialise(result.stored)
         index = time_index(result.stored)
@@ -432,6 +437,7 @@ async def _apply_reply(
             )
             answer = ", ".join(f"{label} {partstat}" for label, partstat in result.partstats)
             reason = f"{result.reason}" + (f" ({answer})" if answer else "")
+            reason = lead + reason
             if result.notes:
                 reason += "; " + "; ".join(result.notes)
             await itip_store.add_log(
@@ -447,7 +453,9 @@ async def _apply_reply(
                 now=now,
             )
         return Verdict("applied", reason, "REPLY", token.uid, token.attendee)
-    return await _refuse(services, token, "REPLY", "the event kept changing; the reply was not applied")
+    return await _refuse(
+        services, token, "REPLY", f"{lead}the event kept changing; the reply was not applied"
+    )
 
 
 async def _answer_refresh(

@@ -354,7 +354,7 @@ def write_object_blocking(
             encode_instances(instances),
         ),
     )
-    _record_change(raw, collection_id, name, modseq, deleted=False)
+    record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq
 
 
@@ -369,13 +369,14 @@ def delete_object_blocking(raw: sqlite3.Connection, collection_id: int, name: st
     if cur.rowcount == 0:
         return False
     modseq = next_modseq_blocking(raw, collection_id)
-    _record_change(raw, collection_id, name, modseq, deleted=True)
+    record_change_blocking(raw, collection_id, name, modseq, deleted=True)
     return True
 
 
-def _record_change(
+def record_change_blocking(
     raw: sqlite3.Connection, collection_id: int, name: str, modseq: int, *, deleted: bool
 ) -> None:
+    """The change log's entry for *name*: its latest change, or its tombstone."""
     raw.execute(
         "INSERT INTO changes (collection_id, name, modseq, deleted) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = excluded.modseq,"

@@ -13,6 +13,7 @@ from caldav_sched.dav.errors import (
     BadRequest,
     CalendarCollectionLocationOk,
     Forbidden,
+    PropfindFiniteDepth,
     ResourceMustBeNull,
     ValidResourcetype,
 )
@@ -28,6 +29,8 @@ from caldav_sched.dav.resources import (
     Root,
 )
 from caldav_sched.dav.xml import caldav, dav
+from caldav_sched.domain.ical import OBJECT_COMPONENTS, single_timezone
+from caldav_sched.errors import InvalidCalendarData
 from caldav_sched.services import calendars as calendar_service
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import objects as object_store
@@ -100,6 +103,10 @@ async def _children(ctx: DavContext, resource: Resource, with_data: bool) -> lis
 
 async def propfind(ctx: DavContext) -> web.StreamResponse:
     level = depth(ctx)
+    if level == "infinity" and "Depth" in ctx.request.headers:
+        # RFC 4918 9.1: a server may refuse to walk everything below a
+        # resource.  Without a Depth header a collection is listed one level.
+        raise PropfindFiniteDepth("PROPFIND with Depth: infinity is not served; use 0 or 1")
     request = parse_prop_request(await read_xml(ctx))
     resource = await ctx.load(ctx.target(), with_data=request.wants_data)
     assert not isinstance(resource, Missing)
@@ -177,6 +184,15 @@ def _text_value(el: xml.Element) -> str:
     return "".join(el.itertext())
 
 
+def _single_timezone(value: str) -> bool:
+    """RFC 4791 5.2.2: calendar-timezone is an iCalendar object with exactly one VTIMEZONE."""
+    try:
+        single_timezone(value)
+    except InvalidCalendarData:
+        return False
+    return True
+
+
 def read_property_update(root: xml.Element, *, creating: bool) -> PropertyUpdate:
     """Sort DAV:set / DAV:remove instructions into columns and dead properties."""
     update = PropertyUpdate()
@@ -191,14 +207,17 @@ def read_property_update(root: xml.Element, *, creating: bool) -> PropertyUpdate
                 column = props.SETTABLE[name]
                 value = None if removing else _text_value(prop)
                 if name == caldav("calendar-timezone") and value is not None:
-                    if "BEGIN:VTIMEZONE" not in value.upper():
+                    if not _single_timezone(value):
                         update.refused[name] = 403
                         continue
                 update.columns[column] = value
             elif name in props.CREATE_ONLY and creating and not removing:
-                update.components = tuple(
-                    c.get("name", "").upper() for c in xml.children(prop)
-                )
+                components = tuple(c.get("name", "").upper() for c in xml.children(prop))
+                if not components or any(c not in OBJECT_COMPONENTS for c in components):
+                    # RFC 4791 5.2.3: only component types this server stores.
+                    update.refused[name] = 403
+                    continue
+                update.components = components
             elif name == dav("resourcetype") and creating:
                 kinds = xml.child_names(prop)
                 if caldav("calendar") not in kinds:
@@ -268,14 +287,19 @@ async def mkcalendar(ctx: DavContext) -> web.StreamResponse:
         if ctx.request.method == "MKCOL" and dav("resourcetype") not in update.order:
             raise ValidResourcetype("MKCOL here needs a calendar resourcetype")
     if update.refused:
+        # Nothing is created.  RFC 4791 5.3.1: MKCALENDAR answers 207 with
+        # each property's status; RFC 5689 3.5: extended MKCOL answers 403
+        # with a DAV:mkcol-response.
         result = xml.PropStat()
         for name in dict.fromkeys(update.order):
             result.other.setdefault(update.refused.get(name, 424), []).append(xml.element(name))
+        if ctx.request.method == "MKCOL":
+            return web.Response(
+                status=403, body=xml.mkcol_response(result), content_type="application/xml"
+            )
         response = xml.Multistatus()
         response.add_propstat(ctx.hrefs.collection(ctx.user.name, target.collection or ""), result)
-        return web.Response(
-            status=403, body=response.serialise(), content_type="application/xml"
-        )
+        return multistatus_response(response)
     assert target.collection is not None
     await calendar_service.make_calendar(
         ctx.services,
