@@ -25,6 +25,8 @@ from caldav_sched.services.mailer import Mailer, PermanentFailure, TransientFail
 class SmtpMailer:
     """Sends through an SMTP server; one connection per message."""
 
+    reaches_recipients = True
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
@@ -68,7 +70,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 class FileMailer:
-    """Writes each message to ``<file_dir>/<message-id>.eml`` (atomic rename)."""
+    """Writes each message to ``<file_dir>/<message-id>.eml`` (atomic rename).
+
+    Nothing is sent: the attendee's SCHEDULE-STATUS says so (5.2).
+    """
+
+    reaches_recipients = False
 
     def __init__(self, settings: MailSettings) -> None:
         self.folder = Path(settings.file_dir)

@@ -4,8 +4,9 @@
 payload, with a Message-ID fixed by the job so a resend after a crash is
 recognisable) and hands it to the ``Mailer``.  ``settle`` runs in the same
 transaction that closes the job: it marks the history entry and moves the
-attendee's SCHEDULE-STATUS in the organizer's copy (1.0 -> 1.1 sent, or 5.1
-when delivery was given up), which gives that object a new ETag.
+attendee's SCHEDULE-STATUS in the organizer's copy (1.0 -> 1.1 sent, 5.2
+when the file transport only wrote it to a file, or 5.1 when delivery was
+given up), which gives that object a new ETag.
 """
 
 from __future__ import annotations
@@ -99,7 +100,10 @@ class ImipDelivery:
         if p["method"] != Method.REQUEST:
             return
         if outcome.state == "done":
-            status = ScheduleStatus.SENT
+            status = (
+                ScheduleStatus.SENT if self.mailer.reaches_recipients
+                else ScheduleStatus.NO_WAY_TO_DELIVER
+            )
         elif outcome.state == "failed":
             status = ScheduleStatus.NOT_DELIVERED
         else:

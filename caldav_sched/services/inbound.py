@@ -29,6 +29,7 @@ from caldav_sched.domain.imip.inbound import (
     InboundMail,
     NotMail,
     read_mail,
+    require_mail,
     token_candidates,
 )
 from caldav_sched.domain.imip.vouching import sender_vouched
@@ -546,8 +547,15 @@ async def ingest(services: Services, raw: bytes, *, worker: str) -> tuple[int, V
     """Store a message handed over by a pipe, then apply it at once.
 
     The processing job is created claimed by *worker*; if this process dies
-    before it finishes, the job is taken back and run by ``serve``.
+    before it finishes, the job is taken back and run by ``serve``.  Bytes
+    that are not mail at all are not stored: ``InvalidInput``, and the mail
+    system bounces them.
     """
+    if raw.strip():
+        try:
+            require_mail(raw)
+        except NotMail as exc:
+            raise InvalidInput(f"not a mail message: {exc}") from exc
     message_id, job_id = await receive(
         services, raw, via="ingest", envelope_from=None, envelope_to=[], claim_as=worker
     )

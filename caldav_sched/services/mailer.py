@@ -29,6 +29,10 @@ class TransientFailure(DeliveryFailure):
 
 
 class Mailer(Protocol):
+    # Whether a message handed over goes on towards its recipient (SMTP), or
+    # stays where it was put (the file transport): SCHEDULE-STATUS 1.1 or 5.2.
+    reaches_recipients: bool
+
     async def send(
         self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
     ) -> str:

@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
 from email.utils import format_datetime
 from enum import StrEnum
 
@@ -60,7 +59,7 @@ from caldav_sched.domain.scheduling import ItipMessage, Method, canonical_partst
 from caldav_sched.domain.scheduling.addresses import mailbox
 from caldav_sched.domain.scheduling.components import attendee_lines
 
-from .headers import display_name, header_address, scrub
+from .headers import MAIL_POLICY, display_name, header_address, scrub
 from .summary import (
     NO_TITLE,
     Person,
@@ -76,8 +75,9 @@ from .tokens import is_token, token_address
 from .when import describe_moment, describe_recurrence, describe_when
 from .wire import FROM_ORGANIZER, serialize, wire_calendar
 
-# SMTP: the default policy with CRLF line ends, what a mail server expects.
-POLICY = SMTP
+# SMTP's policy (CRLF line ends, what a mail server expects); the Subject
+# never folds right after its colon.
+POLICY = MAIL_POLICY
 ATTACHMENT_NAME = "invite.ics"
 AUTO_SUBMITTED = "auto-generated"
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
