@@ -95,6 +95,7 @@ class ImapConsumer:
         self._stopping = asyncio.Event()
         self._holds_lease = False
         self._uidvalidity: int | None = None
+        self._failures = 0  # in a row, for the backoff
 
     @property
     def configured(self) -> bool:
@@ -149,6 +150,7 @@ class ImapConsumer:
         if self.state.problem is not None:
             log.warning("IMAP connected again to %s after: %s", self.account, self.state.problem)
         self.state.problem = self.state.problem_kind = None
+        self._failures = 0
         self._set("reading", connected=True, mode=mode)
 
     # -- the loop -------------------------------------------------------------
@@ -163,7 +165,6 @@ class ImapConsumer:
         return min(self.settings.poll_interval, MAX_IDLE_SECONDS)
 
     async def _run(self) -> None:
-        failures = 0
         while not self._stopping.is_set():
             try:
                 if not await self._hold_lease():
@@ -171,16 +172,15 @@ class ImapConsumer:
                     await self._pause(self._cycle_seconds)
                     continue
                 await self._session()
-                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every fault is retried; serve goes on
                 fault = fault_of(exc)
-                if not isinstance(exc, ImapFault):
-                    log.exception("IMAP consumer failed")
+                if not isinstance(exc, ImapFault) and str(fault) != self.state.problem:
+                    log.exception("IMAP consumer failed")  # a bug or the database: keep the trace
                 self._trouble(fault)
-                failures += 1
-                delay = min(BACKOFF_FIRST * 2 ** (failures - 1), BACKOFF_MAX)
+                self._failures += 1
+                delay = min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_MAX)
                 await self._pause(delay * random.uniform(0.8, 1.2))
 
     async def _pause(self, seconds: float) -> None:

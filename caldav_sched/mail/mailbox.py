@@ -135,6 +135,26 @@ class _XOAuth2(Command):
         self._protocol.transport.write(b"\r\n")
 
 
+def _connect_fault(exc: Exception, settings: ImapSettings) -> ImapFault:
+    """What went wrong before the server's greeting, in the operator's terms."""
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, socket.gaierror):
+        return ImapFault("dns", f"cannot find the IMAP server {settings.host}: {exc.strerror}",
+                         "check [imap] host and the machine's DNS")
+    if isinstance(exc, ssl.SSLError):
+        return ImapFault(
+            "tls", f"TLS with {where} failed: {exc.reason or exc}",
+            "check [imap] security (\"tls\" for port 993, \"starttls\" for 143) and the"
+            " server's certificate",
+        )
+    if isinstance(exc, (OSError, asyncio.TimeoutError)):
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        return ImapFault("connect", f"cannot connect to {where}: {reason}",
+                         "check [imap] host and port, and that the server is up")
+    return ImapFault("server", f"{where} did not greet as an IMAP server: {exc!r}",
+                     "check [imap] host and port")
+
+
 @dataclass(frozen=True)
 class Selected:
     """A mailbox opened for reading: its UIDVALIDITY and how many messages it holds."""
@@ -169,22 +189,9 @@ class Mailbox:
         mailbox = cls(client, settings, lost)
         try:
             await client.wait_hello_from_server()
-        except socket.gaierror as exc:
-            raise ImapFault("dns", f"cannot find the IMAP server {settings.host}: {exc.strerror}",
-                            "check [imap] host and the machine's DNS") from exc
-        except ssl.SSLError as exc:
-            raise ImapFault(
-                "tls", f"TLS with {where} failed: {exc.reason or exc}",
-                "check [imap] security (\"tls\" for port 993, \"starttls\" for 143) and the"
-                " server's certificate",
-            ) from exc
-        except (OSError, asyncio.TimeoutError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise ImapFault("connect", f"cannot connect to {where}: {reason}",
-                            "check [imap] host and port, and that the server is up") from exc
-        except aioimaplib.AioImapException as exc:
-            raise ImapFault("server", f"{where} did not greet as an IMAP server: {exc}",
-                            "check [imap] host and port") from exc
+        except Exception as exc:
+            await mailbox.close()
+            raise _connect_fault(exc, settings) from exc
         if settings.security == "starttls":
             await mailbox._starttls(context, where)
         await mailbox._login(where)
@@ -257,7 +264,7 @@ class Mailbox:
         protocol = self._client.protocol
         initial = base64.b64encode(f"user={username}\x01auth=Bearer {token}\x01\x01".encode()).decode()
         command = _XOAuth2(protocol, initial)
-        response = await asyncio.wait_for(protocol.execute(command, scrub=token), self._settings.timeout)
+        response = await asyncio.wait_for(protocol.execute(command, scrub=initial), self._settings.timeout)
         if response.result == "OK":
             protocol.state = aioimaplib.AUTH
         elif command.challenge:
