@@ -49,6 +49,8 @@ class MailSettings:
     from_address: str = "calendar@localhost"
     transport: str = "file"
     file_dir: str = "./var/outbox-mail"
+    # A reply token is refused once its event ended more than this many days ago.
+    token_grace_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"[mail] from_address: not a mail address: {settings.mail.from_address!r}"
         )
+    if settings.mail.token_grace_days < 0:
+        raise ConfigError("[mail] token_grace_days: must be 0 or more")
     if settings.queue.max_attempts < 1:
         raise ConfigError("[queue] max_attempts: must be at least 1")
     if settings.queue.poll_interval <= 0:

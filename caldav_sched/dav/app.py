@@ -26,7 +26,7 @@ from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from caldav_sched.dav.handlers import objects, outbox, properties, reports, transfer
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, IMAP_CONSUMER, REALM, SERVICES
-from caldav_sched.dav.middleware import error_middleware
+from caldav_sched.dav.middleware import error_middleware, quiet_malformed_requests
 from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
 from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_middleware
 from caldav_sched.dav.resources import Hrefs
@@ -170,6 +170,7 @@ def make_app(
     the system clock (tests of dated scenarios).
     """
     metrics = RequestMetrics()
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[
             proxy_middleware(ProxyTrust(settings.server)),

@@ -14,3 +14,5 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 HREFS = web.AppKey("hrefs", Hrefs)
 REALM = web.AppKey("realm", str)
 IMAP_CONSUMER = web.AppKey("imap_consumer", ImapConsumer)
+# The streamed answer of a request once its headers are sent (a large multistatus).
+STREAMING = web.RequestKey("streaming", web.StreamResponse)

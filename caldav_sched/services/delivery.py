@@ -18,9 +18,15 @@ from datetime import datetime
 from caldav_sched.domain import imip
 from caldav_sched.domain.rsvp import rsvp_url
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
-from caldav_sched.domain.scheduling import ItipMessage, Method, ScheduleStatus, set_schedule_status
+from caldav_sched.domain.scheduling import (
+    ItipMessage,
+    Method,
+    ScheduleStatus,
+    is_mailable,
+    set_schedule_status,
+)
 from caldav_sched.domain.timespan import time_index
-from caldav_sched.services.mailer import Mailer
+from caldav_sched.services.mailer import Mailer, UnreachableRecipient
 from caldav_sched.services import Services
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
@@ -32,10 +38,15 @@ log = logging.getLogger("caldav_sched.delivery")
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job ended this time: ``done``, ``retry`` or ``failed``."""
+    """How a job ended this time: ``done``, ``retry`` or ``failed``.
+
+    ``unreachable``: failed because the recipient's address can never be
+    mailed, which the attendee's SCHEDULE-STATUS says with 3.7.
+    """
 
     state: str
     detail: str
+    unreachable: bool = False
 
 
 def message_id(job_id: int, from_address: str) -> str:
@@ -70,6 +81,8 @@ class ImipDelivery:
     async def run(self, job: JobRow) -> str:
         p = job.payload
         from_address = self.services.settings.mail.from_address
+        if not is_mailable(p["recipient"]):
+            raise UnreachableRecipient(f"not a mailable address: {p['recipient']!r}")
         email = imip.render_imip(
             _message(job),
             from_address=from_address,
@@ -104,6 +117,8 @@ class ImipDelivery:
                 ScheduleStatus.SENT if self.mailer.reaches_recipients
                 else ScheduleStatus.NO_WAY_TO_DELIVER
             )
+        elif outcome.unreachable:
+            status = ScheduleStatus.INVALID_ADDRESS
         elif outcome.state == "failed":
             status = ScheduleStatus.NOT_DELIVERED
         else:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import icalendar
 
@@ -202,6 +203,9 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
             f"the reply token of {attendee} was revoked on {token.revoked_at} "
             "(the attendee was removed or the event cancelled)",
         )
+    expired = await _expiry(services, token)
+    if expired:
+        return await _refuse(services, token, None, expired)
     if not mail.parts:
         reason = "no calendar data in the message"
         if mail.auto_submitted:
@@ -216,6 +220,24 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         reason = "; ".join(v.reason for v in verdicts)
         return Verdict(chosen.state, reason, chosen.method, chosen.uid, chosen.attendee)
     return chosen
+
+
+async def _expiry(services: Services, token: TokenRow) -> str:
+    """Why the token has expired ('' while it is good): ``[mail] token_grace_days``
+    after the event's last instance ended.  An open-ended series never ends."""
+    found, end = await object_store.owned_object_end(
+        services.db.reader(), token.owner_id, token.uid
+    )
+    if not found or end is None:
+        return ""
+    grace = services.settings.mail.token_grace_days
+    ended = datetime.fromtimestamp(end, timezone.utc)
+    if services.clock.now() - ended <= timedelta(days=grace):
+        return ""
+    return (
+        f"the reply token of {token.attendee} has expired: the event ended on "
+        f"{ended:%Y-%m-%d}, more than {grace} days ago ([mail] token_grace_days)"
+    )
 
 
 async def _local_recipient(
@@ -401,6 +423,9 @@ async def apply_token_reply(
     *via* (such as "answered on the web page") leads the history entry.
     """
     lead = f"{via}: " if via else ""
+    expired = await _expiry(services, token)
+    if expired:
+        return await _refuse(services, token, "REPLY", f"{lead}{expired}")
     for _ in range(ATTEMPTS):
         current, stored = await _organizer_copy(services, token)
         result = apply_reply(

@@ -24,6 +24,10 @@ class PermanentFailure(DeliveryFailure):
     """The mail system refused the message for good."""
 
 
+class UnreachableRecipient(PermanentFailure):
+    """The recipient's address can never be mailed (SCHEDULE-STATUS 3.7)."""
+
+
 class TransientFailure(DeliveryFailure):
     """The mail system could not take the message now; try again later."""
 

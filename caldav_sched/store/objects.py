@@ -403,6 +403,23 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
     ]
 
 
+async def owned_object_end(conn: Connection, owner_id: int, uid: str) -> tuple[bool, int | None]:
+    """Whether the owner has an object with this UID, and the UTC end of its span.
+
+    The end is None for an open-ended series (or one without an end).
+    """
+    async with conn.execute(
+        "SELECT o.span_end FROM objects o JOIN collections c ON c.id = o.collection_id"
+        " WHERE c.owner_id = ? AND c.kind = 'calendar' AND o.uid = ? ORDER BY o.id LIMIT 1",
+        (owner_id, uid),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return False, None
+    end = row[0]
+    return True, (None if end is None or end >= SPAN_MAX else int(end))
+
+
 async def find_owned_object(conn: Connection, owner_id: int, uid: str) -> ObjectRow | None:
     """An object with this UID in any calendar of the owner (the organizer's copy)."""
     row = await _one(

@@ -18,6 +18,7 @@ from caldav_sched.dav.errors import (
     ValidResourcetype,
 )
 from caldav_sched.dav.handlers.common import depth, read_xml
+from caldav_sched.dav.keys import STREAMING
 from caldav_sched.dav.resources import (
     CalendarHome,
     CalendarObject,
@@ -163,6 +164,8 @@ async def send_multistatus(ctx: DavContext, result: xml.Multistatus) -> web.Stre
     response = web.StreamResponse(status=207)
     response.content_type = "application/xml"
     response.charset = "utf-8"
+    # Once the headers are out, an error can only cut the answer (dav.middleware).
+    ctx.request[STREAMING] = response
     await response.prepare(ctx.request)
     for chunk in result.chunks():
         await response.write(chunk)

@@ -42,8 +42,8 @@ async def move(ctx: DavContext) -> web.StreamResponse:
 
 def _authority(scheme: str, netloc: str) -> tuple[str, int | None]:
     """Host and port of an authority, the scheme's default port filled in."""
-    parsed = urlsplit(f"//{netloc.rpartition('@')[2]}")
     try:
+        parsed = urlsplit(f"//{netloc.rpartition('@')[2]}")
         port = parsed.port
     except ValueError as exc:
         raise BadRequest(f"the Destination's port is not valid: {netloc!r}") from exc
@@ -55,7 +55,10 @@ def destination(ctx: DavContext) -> Target:
     header = ctx.request.headers.get("Destination", "").strip()
     if not header:
         raise BadRequest("COPY and MOVE need a Destination header")
-    url = urlsplit(header)
+    try:
+        url = urlsplit(header)
+    except ValueError as exc:  # such as an unclosed "[" of an IPv6 host
+        raise BadRequest(f"the Destination is not a URL: {header!r}") from exc
     if url.scheme or url.netloc:
         request = ctx.request
         scheme = url.scheme.lower()
