@@ -281,6 +281,8 @@ class Mailbox:
         client = self._client
         try:
             if not self.lost.is_set() and client.get_state() in ("AUTH", "SELECTED"):
+                if client.has_pending_idle():
+                    client.idle_done()  # stopped in the middle of IDLE: end it first
                 await asyncio.wait_for(client.logout(), min(self._settings.timeout, 5))
         except (OSError, asyncio.TimeoutError, aioimaplib.AioImapException):
             pass
