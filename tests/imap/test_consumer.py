@@ -14,7 +14,7 @@ import pytest
 from caldav_sched.services import inbound as inbound_service
 from tests.conftest import ServerThread, ShiftedClock, smtp_settings
 from tests.imap.conftest import FAILED, PROCESSED, MailboxView, imap_table
-from tests.imap.helpers import eventually, healthz, metrics, newsletter
+from tests.imap.helpers import eventually, healthz, newsletter
 from tests.replies.helpers import reply_mail
 from tests.replies.test_seed_scenario import SCENARIO_START, Organizer, invite
 
