@@ -153,12 +153,16 @@ def _entries(
             reach = int(hi.timestamp()) - span_start
             if any(surely_more_than(c, MAX_INDEXED_INSTANCES, reach) for c in components):
                 raise _Unindexable
+        fbtypes: dict[int, str | None] = {}  # by component: read once, not per instance
         for series in group_series(cal, (name,)):
             for instance in series.instances(hi=hi):
                 test = instance_test(instance)
-                if test is not None:
-                    fbtype = event_fbtype(instance.component) if name == "VEVENT" else None
-                    collector.add(test, fbtype)
+                if test is None:
+                    continue
+                key = id(instance.component)
+                if key not in fbtypes:
+                    fbtypes[key] = event_fbtype(instance.component) if name == "VEVENT" else None
+                collector.add(test, fbtypes[key])
     else:
         raise _Unindexable  # no time-range rule of 9.9 known here: the evaluator decides
     return collector.done(decided)
@@ -184,6 +188,9 @@ class _Collector:
         if len(self.pairs) + len(self.floating) >= MAX_INDEXED_INSTANCES:
             raise _Unindexable
         busy = _FBTYPES.get(fbtype or "", 0)
+        if test.rule == TODO_CREATED_COMPLETED and _seconds(test.second) < _seconds(test.first):
+            # The rule is the same either way round; the earlier value goes first.
+            test = InstanceTest(test.rule, test.second, test.first)
         first_floating = test.first is not None and is_floating(test.first)
         second_floating = test.second is not None and is_floating(test.second)
         if first_floating or second_floating:
