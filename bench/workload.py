@@ -50,6 +50,7 @@ class Event:
     instances: tuple[tuple[datetime, datetime], ...]
     attendees: int
     component: str = "VEVENT"
+    kind: str = "event"  # in the lived-in workload: all-day, birthday, weekly, monthly, floating, task
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """RFC 4791 9.9 for events with a positive duration."""
@@ -150,7 +151,7 @@ def make_events(n: int, *, seed: int, year_start: datetime, organizer: str) -> l
 def updated(event: Event, round_no: int) -> Event:
     """The same event with another SUMMARY (a change that sends nothing)."""
     body = event.body.replace(b"\r\nSUMMARY:", f"\r\nSUMMARY:(v{round_no}) ".encode(), 1)
-    return Event(event.name, event.uid, body, event.instances, event.attendees, event.component)
+    return Event(event.name, event.uid, body, event.instances, event.attendees, event.component, event.kind)
 
 
 # -- the lived-in calendar ------------------------------------------------------------
@@ -273,7 +274,7 @@ def make_lived_in_event(rng: random.Random, *, year_start: datetime, organizer: 
         text, instances = _task(rng, uid, year_start)
     utc_instances = tuple((s.astimezone(UTC), e.astimezone(UTC)) for s, e in instances)
     component = "VTODO" if kind == "task" else "VEVENT"
-    return Event(f"{uid}.ics", uid, (_HEAD + text + _TAIL).encode(), utc_instances, 0, component)
+    return Event(f"{uid}.ics", uid, (_HEAD + text + _TAIL).encode(), utc_instances, 0, component, kind)
 
 
 def make_workload(name: str, n: int, *, seed: int, year_start: datetime, organizer: str) -> list[Event]:
