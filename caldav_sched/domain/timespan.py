@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
-from icalendar.prop import vBroken
+from icalendar.prop import vBroken, vRecur
 
 UTC = timezone.utc
 
@@ -326,7 +326,7 @@ class Series:
         # The master alone: overrides are handled here, by RECURRENCE-ID, so
         # that every instance can be attributed to the component it comes from.
         alone = Calendar()
-        alone.add_component(master)
+        alone.add_component(_with_cheaper_rules(master))
         query = recurring_ical_events.CalendarQuery(
             alone, keep_recurrence_attributes=True, components=(master.name,)
         )
@@ -387,6 +387,44 @@ def _later_change(override: Component) -> _LaterChange | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return _LaterChange(override, recurrence_key(rid), shift, length)
+
+
+def _with_cheaper_rules(master: Component) -> Component:
+    """``master``, or a shallow copy whose plain yearly rules are written as monthly ones.
+
+    dateutil walks a FREQ=YEARLY rule one year at a time over every day of
+    the year (about 0.1 ms a year), so a birthday from 1950 cost 7 ms to
+    expand to today.  A yearly rule with no BY part is the same set as a
+    monthly one every 12 x INTERVAL months (same day of the month, invalid
+    days such as 29 February skipped in both, COUNT and UNTIL the same),
+    which dateutil walks a month at a time: ten times cheaper.
+    """
+    rules = property_values(master, "RRULE")
+    if not rules or len(rules) != len(_raw_rules(master)):
+        return master
+    rewritten = []
+    for rule in rules:
+        if str((rule.get("FREQ") or [""])[0]).upper() != "YEARLY" or any(part.startswith("BY") for part in rule):
+            rewritten.append(rule)
+            continue
+        monthly = vRecur({key: value for key, value in rule.items()})
+        monthly["FREQ"] = ["MONTHLY"]
+        monthly["INTERVAL"] = [12 * int((rule.get("INTERVAL") or [1])[0] or 1)]
+        rewritten.append(monthly)
+    if all(new is old for new, old in zip(rewritten, rules)):
+        return master
+    copy = master.copy()
+    copy.pop("RRULE")
+    for rule in rewritten:
+        copy.add("RRULE", rule)
+    return copy
+
+
+def _raw_rules(component: Component) -> list:
+    value = component.get("RRULE")
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _is_dense(master: Component) -> bool:

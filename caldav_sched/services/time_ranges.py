@@ -59,7 +59,7 @@ async def in_range(
     """
     test = index.range_test(rng, tz)
 
-    def keep(instances: Instances, floating: Instances, busy: Instances, until: int | None) -> bool:
+    def keep(instances: Instances, floating: Instances, until: int | None) -> bool:
         return not index.decides(until, rng) or test(instances, floating)
 
     start, end = _bounds(rng)
@@ -67,8 +67,9 @@ async def in_range(
     rows = await object_store.objects_in_span(
         reader, collection_id, component=component, start=start, end=end, with_data=False, keep=keep
     )
-    decided = [row for row in rows if index.decides(row.indexed_until, rng)]
-    undecided = [row for row in rows if not index.decides(row.indexed_until, rng)]
+    decided, undecided = [], []
+    for row in rows:
+        (decided if index.decides(row.indexed_until, rng) else undecided).append(row)
     wanted = [row.name for row in undecided] + ([row.name for row in decided] if with_data else [])
     full = await object_store.objects_by_name(reader, collection_id, wanted) if wanted else {}
     if with_data:
@@ -85,7 +86,7 @@ async def busy_in_range(
     start, end = _bounds(rng)
     reader = services.db.reader()
     rows = await object_store.objects_in_span(
-        reader, collection_id, component=None, start=start, end=end, with_data=False
+        reader, collection_id, component=None, start=start, end=end, with_data=False, with_busy=True
     )
     periods: list[BusyPeriod] = []
     undecided = []

@@ -271,8 +271,8 @@ async def objects_by_name(
     return found
 
 
-# Whether a span candidate is kept, from its index: (instances, floating, busy, until).
-Keep = Callable[[Instances, Instances, Instances, "int | None"], bool]
+# Whether a span candidate is kept, from its index: (instances, floating, until).
+Keep = Callable[[Instances, Instances, "int | None"], bool]
 _EMPTY: Instances = ()
 
 
@@ -284,14 +284,15 @@ async def objects_in_span(
     start: int,
     end: int,
     with_data: bool = True,
+    with_busy: bool = False,
     keep: Keep | None = None,
 ) -> list[ObjectRow]:
     """Candidates for a time-range query: an index range scan on the span.
 
-    Every row carries its time index; without *with_data* it comes without
-    the iCalendar text, so a time-range the index decides is answered
-    without reading it.  ``keep`` drops the rows whose index says no before
-    a row object is made for them.
+    Every row carries its time index (its busy time only *with_busy*);
+    without *with_data* it comes without the iCalendar text, so a
+    time-range the index decides is answered without reading it.  ``keep``
+    drops the rows whose index says no before a row object is made for them.
     """
     columns = _META + ", o.instances, o.floating, o.busy, o.indexed_until" + (
         ", o.data" if with_data else ""
@@ -308,10 +309,10 @@ async def objects_in_span(
     for r in rows:
         instances = decode_instances(r[_META_COUNT]) or _EMPTY
         floating = decode_instances(r[_META_COUNT + 1]) or _EMPTY
-        busy = decode_instances(r[_META_COUNT + 2]) or _EMPTY
         until = r[_META_COUNT + 3]
-        if keep is not None and not keep(instances, floating, busy, until):
+        if keep is not None and not keep(instances, floating, until):
             continue
+        busy = (decode_instances(r[_META_COUNT + 2]) or _EMPTY) if with_busy else _EMPTY
         kept.append(
             ObjectRow(
                 *r[:_META_COUNT],
