@@ -33,6 +33,9 @@ class ServerSettings:
     monitoring_clients: tuple[str, ...] = ("127.0.0.1", "::1")
     shutdown_timeout: float = 30.0
     event_loop: str = "uvloop"
+    # Where people reach this server (for the RSVP links in invitations).
+    public_url: str = ""
+    rsvp_posts_per_minute: int = 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class MailSettings:
     from_address: str = "calendar@localhost"
     transport: str = "file"
     file_dir: str = "./var/outbox-mail"
+    # A reply token is refused once its event ended more than this many days ago.
+    token_grace_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ def _validate(settings: Settings) -> Settings:
             "[server] proxy_user_header: set trusted_proxies too; the header is taken only"
             " from a trusted proxy"
         )
+    settings = _validate_public_url(settings)
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"[server] port: must be 1-65535, got {settings.server.port}")
     if settings.server.reader_connections < 1:
@@ -179,6 +185,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"[mail] from_address: not a mail address: {settings.mail.from_address!r}"
         )
+    if settings.mail.token_grace_days < 0:
+        raise ConfigError("[mail] token_grace_days: must be 0 or more")
     if settings.queue.max_attempts < 1:
         raise ConfigError("[queue] max_attempts: must be at least 1")
     if settings.queue.poll_interval <= 0:
@@ -186,6 +194,25 @@ def _validate(settings: Settings) -> Settings:
     if settings.limits.max_instances < 1:
         raise ConfigError("[limits] max_instances: must be at least 1")
     return settings
+
+
+def _validate_public_url(settings: Settings) -> Settings:
+    """``[server] public_url``: an absolute http(s) URL, kept without a trailing slash."""
+    url = settings.server.public_url
+    if not url:
+        return settings
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if (
+        not sep or scheme.lower() not in ("http", "https") or not host or "@" in host
+        or any(c in url for c in "?#<>\"\\ ") or any(ord(c) < 33 for c in url)
+    ):
+        raise ConfigError(
+            f"[server] public_url: must look like https://cal.example.com, got {url!r}"
+        )
+    return dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, public_url=url.rstrip("/"))
+    )
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:

@@ -17,6 +17,10 @@ the thread that allocated it; the process stays near the same size as the
 calendars grow.  The variables ``MALLOC_ARENA_MAX`` and
 ``MALLOC_MMAP_THRESHOLD_``, when set, take precedence.
 
+Start-up says, in two lines, where the server listens, which database it
+uses (an absolute path: the default one is relative to the working
+directory), where mail goes, and whether the LMTP listener runs.
+
 Event loop: uvloop unless ``server.event_loop`` asks for asyncio's own (the
 daemon's costs are mostly the loop's and aiohttp's per request; libuv's
 loop takes about a sixth off a GET's CPU).
@@ -29,6 +33,7 @@ import ctypes
 import logging
 import os
 import signal
+from pathlib import Path
 
 from aiohttp import web
 
@@ -42,6 +47,34 @@ log = logging.getLogger("caldav_sched")
 
 class CannotListen(CaldavSchedError):
     """The HTTP listener could not bind its address."""
+
+
+def start_lines(settings: Settings, *, event_loop: str, new_database: bool) -> list[str]:
+    """What ``serve`` says once it listens: address and database, then mail."""
+    server, mail, inbound = settings.server, settings.mail, settings.inbound
+    database = Path(settings.storage.path).absolute()
+    listening = (
+        f"serving CalDAV on http://{server.host}:{server.port}{server.base_path}/"
+        f" (database {database}{', new' if new_database else ''}; event loop {event_loop})"
+    )
+    if mail.transport == "smtp":
+        smtp = settings.smtp
+        outbound = (
+            f"mail from {mail.from_address} through SMTP {smtp.host}:{smtp.port}"
+            f" ({smtp.security})"
+        )
+    else:
+        outbound = (
+            f"mail from {mail.from_address} written to {Path(mail.file_dir).absolute()}"
+            " (file transport: nothing is sent)"
+        )
+    if inbound.lmtp_socket:
+        lmtp = f"LMTP on {Path(inbound.lmtp_socket).absolute()}"
+    elif inbound.lmtp_host and inbound.lmtp_port:
+        lmtp = f"LMTP on {inbound.lmtp_host}:{inbound.lmtp_port}"
+    else:
+        lmtp = "LMTP off (replies through `caldav-sched ingest`)"
+    return [listening, f"{outbound}; {lmtp}"]
 
 
 async def run(settings: Settings) -> None:
@@ -61,6 +94,7 @@ async def run(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
 
+    new_database = not Path(settings.storage.path).exists()
     runner = web.AppRunner(
         make_app(settings), access_log=None, shutdown_timeout=settings.server.shutdown_timeout
     )
@@ -71,11 +105,9 @@ async def run(settings: Settings) -> None:
             await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        log.info(
-            "serving CalDAV on http://%s:%d%s/ (database %s; event loop %s)",
-            host, port, settings.server.base_path, settings.storage.path,
-            type(loop).__module__.split(".")[0],
-        )
+        event_loop = type(loop).__module__.split(".")[0]
+        for line in start_lines(settings, event_loop=event_loop, new_database=new_database):
+            log.info("%s", line)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -7,6 +7,10 @@ that is not a JSON type is written as its ``str()`` (the request log's
 ``url`` is built only then).  The
 handler installed here replaces an earlier one of ours and leaves any other
 handler on the root logger alone (a test runner's capture, for example).
+
+aiosmtpd logs each LMTP conversation line by line at INFO (loggers
+``mail.log`` and ``mail.debug``); those loggers stay at WARNING unless
+``[log] level`` is ``debug``.  Our own log says what each message became.
 """
 
 from __future__ import annotations
@@ -153,6 +157,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 # Written at once when this many lines are kept, however young.
 _MOST_KEPT = 512
 
+# aiosmtpd's loggers: about sixteen INFO lines per LMTP conversation.
+CHATTY_LIBRARY_LOGGERS = ("mail.log", "mail.debug")
+
 
 def configure_logging(
     settings: LogSettings, *, stream: Any = None, batch_seconds: float = 0.0
@@ -176,4 +183,7 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
+    library_level = logging.NOTSET if settings.level == "debug" else logging.WARNING
+    for name in CHATTY_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(library_level)
     return handler

@@ -1,6 +1,6 @@
 """The layers of design.md, checked on the imports of every module.
 
-cli > dav > mail > queue > services > domain > store > config, errors:
+cli > dav > web > mail > queue > services > domain > store > config, errors:
 a module may import its own layer and the layers below it, never above.
 (The domain packages have stricter tests of their own: no I/O, no clock.)
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "caldav_sched"
-ORDER = ["cli", "dav", "mail", "queue", "services", "domain", "store", "leaf"]
+ORDER = ["cli", "dav", "web", "mail", "queue", "services", "domain", "store", "leaf"]
 LEAVES = {"config", "errors", "__init__"}
 
 

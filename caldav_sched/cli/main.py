@@ -1,8 +1,16 @@
 """Entry point of ``caldav-sched``: the sub-commands and their exit codes.
 
 Exit codes: 0 success, 1 the operation was refused or failed (with a one-line
-message on stderr), 2 a usage error.  No traceback reaches the operator for
-an expected failure.
+message on stderr), 2 a usage error, 141 when standard output was closed
+early (``| head``): the output stops quietly.  ``ingest`` speaks sysexits to
+a mail system instead (65, 75).  No traceback reaches the operator for an
+expected failure.
+
+The commands that set up an install create the database when there is
+none and say so (``serve``, ``migrate``, ``user add``); every other command
+refuses to run without one (``ingest`` asks the mail system to try again
+later), so a command run from the wrong directory (the default path is
+relative) says so instead of working on a new, empty database.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from caldav_sched import __version__
@@ -37,8 +47,44 @@ class CommandError(CaldavSchedError):
     """The command could not be carried out."""
 
 
+class NoDatabase(CommandError):
+    """There is no database at the configured path."""
+
+
+# 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped.
+EXIT_CLOSED_PIPE = 141
+
+
+def database_file(settings: Settings) -> Path:
+    """The database file as an absolute path (the default one is relative)."""
+    return Path(settings.storage.path).absolute()
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse to go on where there is no database (no silent new, empty one)."""
+    path = database_file(settings)
+    if not path.is_file():
+        raise NoDatabase(
+            f"no database at {path} ([storage] path); run the command where `serve` runs,"
+            " or give --config; `caldav-sched migrate` creates a new database there"
+        )
+
+
+def announce_new_database(settings: Settings) -> None:
+    """Say on stderr that this command is about to create the database."""
+    path = database_file(settings)
+    if not path.exists():
+        print(f"caldav-sched: no database at {path} ([storage] path): creating a new one",
+              file=sys.stderr)
+
+
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, create: bool = False) -> AsyncIterator[Services]:
+    """The services on the configured database; without *create*, it must exist."""
+    if create:
+        announce_new_database(settings)
+    else:
+        require_database(settings)
     db = Database(settings.storage.path, readers=1, cache_kib=settings.storage.cache_size_kib)
     await db.open()
     try:
@@ -48,15 +94,33 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await db.close()
 
 
+def _cell(value: Any) -> str:
+    """A table cell: ``-`` for a value that is not there."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def shorten(text: str | None, width: int) -> str:
+    """*text* cut to at most *width* characters at a word boundary, marked ``...``."""
+    text = " ".join((text or "").split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "..."
+
+
 def _print_table(rows: list[dict[str, Any]], columns: Sequence[str], indent: str = "") -> None:
-    """Plain aligned columns under an upper-case header; ``(none)`` when empty."""
+    """Plain aligned columns under an upper-case header; ``-`` for an empty cell,
+    ``(none)`` when there are no rows."""
     if not rows:
         print(indent + "(none)")
         return
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    cells = [{c: _cell(r.get(c)) for c in columns} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in columns}
     print(indent + "  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
-    for row in rows:
-        print(indent + "  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+    for row in cells:
+        print(indent + "  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -83,6 +147,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    announce_new_database(settings)
     db = Database(settings.storage.path, readers=1)
     await db.open()
     try:
@@ -101,6 +166,7 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from caldav_sched.store.backup import backup
 
+    require_database(settings)
     pages = await backup(settings.storage.path, args.destination)
     if args.json:
         print(json.dumps({"destination": args.destination, "pages": pages}))
@@ -111,7 +177,7 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password(args) if args.password_stdin or sys.stdin.isatty() else None
-    async with open_services(settings) as services:
+    async with open_services(settings, create=True) as services:
         created = await user_service.add_user(services, args.name, args.email, password)
     base = settings.server.base_path
     home = f"{base}/home/{created.user.name}/calendar/"
@@ -198,18 +264,16 @@ async def cmd_queue_list(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            row["next_attempt"] = row["next_attempt"] or ""
-            row["last_error"] = (row["last_error"] or "")[:70]
+            row["last_error"] = shorten(row["last_error"], 70)
         _print_table(
             rows,
-            ("id", "state", "attempts", "method", "recipient", "uid", "next_attempt", "last_error"),
+            ("id", "kind", "state", "attempts", "method", "recipient", "uid", "next_attempt",
+             "last_error"),
         )
     return 0
 
 
 async def cmd_queue_retry(settings: Settings, args: argparse.Namespace) -> int:
-    if args.failed == (args.id is not None):
-        raise CommandError("name one job ID, or --failed for every failed job")
     async with open_services(settings) as services:
         if args.failed:
             count = await queue_admin.retry_failed(services)
@@ -221,8 +285,6 @@ async def cmd_queue_retry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_queue_purge(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.done:
-        raise CommandError("say what to purge: --done")
     async with open_services(settings) as services:
         count = await queue_admin.purge_done(services)
     print(f"{count} done job(s) removed")
@@ -258,7 +320,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"caldav-sched: not taken: {exc}", file=sys.stderr)
         return EX_DATAERR
-    except (StoreError, OSError) as exc:
+    except (NoDatabase, StoreError, OSError) as exc:
         print(f"caldav-sched: try again later: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
     if args.json:
@@ -291,7 +353,7 @@ async def cmd_inbound_list(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         for row in data:
-            row["reason"] = (row["reason"] or "")[:80]
+            row["reason"] = shorten(row["reason"], 80)
         _print_table(data, ("id", "received", "state", "method", "attendee", "uid", "reason"))
     return 0
 
@@ -333,7 +395,7 @@ async def cmd_event_list(settings: Settings, args: argparse.Namespace) -> int:
         states = ", ".join(
             f"{a['address']}={a['partstat']}" for a in event["attendees"] if a["instance"] == "master"
         )
-        rows.append({**event, "attendees": states, "summary": (event["summary"] or "")[:40]})
+        rows.append({**event, "attendees": states, "summary": shorten(event["summary"], 40)})
     _print_table(rows, ("uid", "owner", "summary", "start", "organizer", "attendees"))
     return 0
 
@@ -468,11 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qlist.set_defaults(func=cmd_queue_list)
     qretry = queue.add_parser("retry", parents=[common], help="queue failed jobs again")
-    qretry.add_argument("id", nargs="?", type=int, help="the job to retry")
-    qretry.add_argument("--failed", action="store_true", help="retry every failed job")
+    which = qretry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int, help="the job to retry")
+    which.add_argument("--failed", action="store_true", help="retry every failed job")
     qretry.set_defaults(func=cmd_queue_retry)
     qpurge = queue.add_parser("purge", parents=[common], help="remove finished jobs")
-    qpurge.add_argument("--done", action="store_true", help="remove jobs that are done")
+    qpurge.add_argument(
+        "--done", action="store_true", required=True, help="remove jobs that are done"
+    )
     qpurge.set_defaults(func=cmd_queue_purge)
 
     ingest = commands.add_parser(
@@ -504,17 +569,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_gone() -> int:
+    """Standard output was closed early (``| head``): stop quietly.
+
+    Python's advice for SIGPIPE: point stdout at /dev/null, so that the
+    flush at exit does not complain a second time.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0)
+        return int(exc.code or 0)
     try:
         settings = load_settings(args.config)
         configure_logging(settings.log)
         if getattr(args, "sync", False):
-            return int(args.func(settings, args))
-        return int(asyncio.run(args.func(settings, args)))
+            code = int(args.func(settings, args))
+        else:
+            code = int(asyncio.run(args.func(settings, args)))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_gone()
     except CaldavSchedError as exc:
         print(f"caldav-sched: error: {exc}", file=sys.stderr)
-        return 1
+        # A pipe transport must not bounce mail for a configuration it can fix.
+        return EX_TEMPFAIL if args.command == "ingest" else 1
     except KeyboardInterrupt:
         return 130

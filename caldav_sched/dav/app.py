@@ -24,9 +24,9 @@ from aiohttp import web
 from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
-from caldav_sched.dav.handlers import objects, outbox, properties, reports
+from caldav_sched.dav.handlers import objects, outbox, properties, reports, transfer
 from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
-from caldav_sched.dav.middleware import error_middleware
+from caldav_sched.dav.middleware import error_middleware, quiet_malformed_requests
 from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
 from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_middleware
 from caldav_sched.dav.resources import Hrefs
@@ -40,13 +40,15 @@ from caldav_sched.services.users import Authenticator
 from caldav_sched.store.db import Database
 from caldav_sched.store.migrate import migrate
 from caldav_sched.store.users import UserRow
+from caldav_sched.web import rsvp_app
 
 log = logging.getLogger("caldav_sched.dav")
 
 
 DAV_CLASSES = "1, 3, access-control, calendar-access, calendar-auto-schedule, extended-mkcol"
 ALLOW = (
-    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL"
+    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL,"
+    " COPY, MOVE"
 )
 
 Handler = Callable[[DavContext], Awaitable[web.StreamResponse]]
@@ -62,6 +64,8 @@ HANDLERS: dict[str, Handler] = {
     "MKCOL": properties.mkcalendar,
     "REPORT": reports.report,
     "POST": outbox.post,
+    "COPY": transfer.copy,
+    "MOVE": transfer.move,
 }
 
 
@@ -122,7 +126,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return await options(request)
     handler = HANDLERS.get(request.method)
     if handler is None:
-        raise MethodNotAllowed(f"{request.method} is not supported", allow=tuple(ALLOW.split(", ")))
+        raise MethodNotAllowed(f"{request.method} is not supported here")
     path = relative_path(request)
     user = await authenticate(request)
     request[USER] = user.name
@@ -165,6 +169,7 @@ def make_app(
     the system clock (tests of dated scenarios).
     """
     metrics = RequestMetrics()
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[
             proxy_middleware(ProxyTrust(settings.server)),
@@ -212,8 +217,10 @@ def make_app(
         lambda: app[SERVICES], metrics, AddressSet(settings.server.monitoring_clients)
     )
     for prefix in ("", base) if base else ("",):
-        app.router.add_route("*", prefix + "/.well-known/caldav", well_known)
+        for well_known_path in ("/.well-known/caldav", "/.well-known/caldav/"):
+            app.router.add_route("*", prefix + well_known_path, well_known)
         app.router.add_get(prefix + "/healthz", monitoring.healthz)
         app.router.add_get(prefix + "/metrics", monitoring.metrics_text)
+    app.add_subapp(base + "/rsvp", rsvp_app(settings, lambda: app[SERVICES]))  # no login
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

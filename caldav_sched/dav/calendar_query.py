@@ -10,23 +10,28 @@ RFC 4791 for bad input:
   ``supported-collation`` for unknown text-match collations;
 * ``CALDAV:time-range`` (9.9), ``CALDAV:expand`` (9.6.5) and
   ``CALDAV:limit-recurrence-set`` (9.6.6) -> ``TimeRange``;
-* ``CALDAV:timezone`` / ``calendar-timezone`` text (5.2.2, 9.8) -> ``tzinfo``.
+* ``CALDAV:timezone`` / ``calendar-timezone`` text (5.2.2, 9.8) -> ``tzinfo``;
+* ``CALDAV:calendar-data`` (9.6): its media type (``supported-calendar-data``
+  for anything but iCalendar 2.0) and the components and properties it asks
+  for -> :class:`~caldav_sched.domain.partial.CompSelection`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
 
-from icalendar import Calendar
 from lxml import etree
 
 from caldav_sched.dav.errors import (
     BadRequest,
+    SupportedCalendarData,
     SupportedCollation,
     SupportedFilter,
     ValidCalendarData,
     ValidFilter,
 )
+from caldav_sched.domain.ical import single_timezone
+from caldav_sched.domain.partial import CompSelection, PropSelection
 from caldav_sched.domain.query import (
     MATCH_TYPES,
     SUPPORTED_COLLATIONS,
@@ -37,6 +42,7 @@ from caldav_sched.domain.query import (
     TextMatch,
     TimeRange,
 )
+from caldav_sched.errors import InvalidCalendarData
 
 CALDAV = "urn:ietf:params:xml:ns:caldav"
 FILTER = f"{{{CALDAV}}}filter"
@@ -46,6 +52,47 @@ PARAM_FILTER = f"{{{CALDAV}}}param-filter"
 IS_NOT_DEFINED = f"{{{CALDAV}}}is-not-defined"
 TIME_RANGE = f"{{{CALDAV}}}time-range"
 TEXT_MATCH = f"{{{CALDAV}}}text-match"
+COMP = f"{{{CALDAV}}}comp"
+ALLCOMP = f"{{{CALDAV}}}allcomp"
+PROP = f"{{{CALDAV}}}prop"
+ALLPROP = f"{{{CALDAV}}}allprop"
+
+# Where a component can appear in iCalendar (RFC 5545 3.4-3.6, RFC 7953 3.1):
+# a comp-filter that puts a known component anywhere else can never match
+# and is refused (valid-filter).  Names not listed (X- and later extensions)
+# are left alone.
+COMPONENT_PARENTS: dict[str, tuple[str, ...]] = {
+    "VEVENT": ("VCALENDAR",),
+    "VTODO": ("VCALENDAR",),
+    "VJOURNAL": ("VCALENDAR",),
+    "VFREEBUSY": ("VCALENDAR",),
+    "VTIMEZONE": ("VCALENDAR",),
+    "VAVAILABILITY": ("VCALENDAR",),
+    "VALARM": ("VEVENT", "VTODO"),
+    "STANDARD": ("VTIMEZONE",),
+    "DAYLIGHT": ("VTIMEZONE",),
+    "AVAILABLE": ("VAVAILABILITY",),
+    "VCALENDAR": (),
+}
+
+# Properties whose values are dates or times (RFC 5545 3.8.2, 3.8.5, 3.8.7;
+# RFC 9074 ACKNOWLEDGED): the only ones a prop-filter's time-range can test.
+DATE_PROPERTIES = frozenset(
+    {
+        "DTSTART", "DTEND", "DUE", "COMPLETED", "CREATED", "DTSTAMP", "LAST-MODIFIED",
+        "RECURRENCE-ID", "EXDATE", "RDATE", "TRIGGER", "FREEBUSY", "ACKNOWLEDGED",
+    }
+)
+# Other properties of RFC 5545: their values are never in time.
+TIMELESS_PROPERTIES = frozenset(
+    {
+        "CALSCALE", "METHOD", "PRODID", "VERSION", "ATTACH", "CATEGORIES", "CLASS", "COMMENT",
+        "DESCRIPTION", "GEO", "LOCATION", "PERCENT-COMPLETE", "PRIORITY", "RESOURCES",
+        "STATUS", "SUMMARY", "DURATION", "TRANSP", "TZID", "TZNAME", "TZOFFSETFROM",
+        "TZOFFSETTO", "TZURL", "ATTENDEE", "CONTACT", "ORGANIZER", "RELATED-TO", "URL",
+        "UID", "RRULE", "ACTION", "REPEAT", "REQUEST-STATUS", "SEQUENCE", "COLOR",
+    }
+)
 
 _UTC_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -69,7 +116,17 @@ def parse_filter(el: etree._Element) -> CompFilter:
     flt = _parse_comp_filter(children[0])
     if flt.name != "VCALENDAR":
         raise ValidFilter("the top-level comp-filter must be named VCALENDAR")
+    _check_nesting(flt)
     return flt
+
+
+def _check_nesting(flt: CompFilter) -> None:
+    """Refuse a comp-filter no iCalendar object can satisfy: a component in the wrong place."""
+    for child in flt.comp_filters:
+        parents = COMPONENT_PARENTS.get(child.name)
+        if parents is not None and flt.name not in parents:
+            raise ValidFilter(f"{child.name} never appears inside {flt.name}")
+        _check_nesting(child)
 
 
 def _name(el: etree._Element) -> str:
@@ -92,6 +149,8 @@ def _parse_comp_filter(el: etree._Element) -> CompFilter:
         elif child.tag == TIME_RANGE:
             if time_range is not None:
                 raise ValidFilter(f"comp-filter {name} has more than one time-range")
+            if name == "VCALENDAR":
+                raise ValidFilter("a time-range cannot test VCALENDAR; test its components")
             if name not in TIME_RANGE_COMPONENTS:
                 raise SupportedFilter(f"time-range is not supported on {name}")
             time_range = parse_time_range(child)
@@ -119,6 +178,8 @@ def _parse_prop_filter(el: etree._Element) -> PropFilter:
         elif child.tag == TIME_RANGE:
             if time_range is not None or text_match is not None:
                 raise ValidFilter(f"prop-filter {name} takes one time-range or one text-match")
+            if name in TIMELESS_PROPERTIES:
+                raise ValidFilter(f"{name} is not a date or time; a time-range cannot test it")
             time_range = parse_time_range(child)
         elif child.tag == TEXT_MATCH:
             if time_range is not None or text_match is not None:
@@ -209,12 +270,64 @@ def parse_timezone(text: str | None) -> tzinfo | None:
     if text is None or not text.strip():
         return None
     try:
-        calendar = Calendar.from_ical(text)
-        zones = calendar.walk("VTIMEZONE")
-        if len(zones) != 1:
-            raise ValidCalendarData("the time zone must be a VCALENDAR with exactly one VTIMEZONE")
-        return zones[0].to_tz()
-    except ValidCalendarData:
-        raise
+        zone = single_timezone(text)
+    except InvalidCalendarData as exc:
+        raise ValidCalendarData(str(exc)) from exc
+    try:
+        return zone.to_tz()
     except Exception as exc:  # noqa: BLE001 - icalendar raises several types on bad input
         raise ValidCalendarData(f"the time zone is not valid iCalendar: {exc}") from exc
+
+
+ICALENDAR_TYPE = ("text/calendar", "2.0")
+
+
+def check_calendar_data_type(el: etree._Element) -> None:
+    """RFC 4791 9.6: calendar-data in iCalendar 2.0 is what this server returns."""
+    content_type = (el.get("content-type") or "text/calendar").strip().lower()
+    version = (el.get("version") or "2.0").strip()
+    if (content_type, version) != ICALENDAR_TYPE:
+        raise SupportedCalendarData(
+            f"calendar data is returned as text/calendar version 2.0, not {content_type} {version}"
+        )
+
+
+def parse_selection(el: etree._Element) -> CompSelection | None:
+    """The ``CALDAV:comp`` of a calendar-data element (RFC 4791 9.6.1), if it has one."""
+    comp = el.find(COMP)
+    if comp is None:
+        return None
+    selection = _parse_comp(comp)
+    if selection.name != "VCALENDAR":
+        raise BadRequest("the comp of calendar-data must be named VCALENDAR")
+    return selection
+
+
+def _parse_comp(el: etree._Element) -> CompSelection:
+    """<!ELEMENT comp ((allprop | prop*), (allcomp | comp*))>"""
+    name = (el.get("name") or "").strip().upper()
+    if not name:
+        raise BadRequest("CALDAV:comp needs a name attribute")
+    allprop = allcomp = False
+    props: list[PropSelection] = []
+    comps: list[CompSelection] = []
+    for child in _children(el):
+        if child.tag == ALLPROP:
+            allprop = True
+        elif child.tag == ALLCOMP:
+            allcomp = True
+        elif child.tag == PROP:
+            prop_name = (child.get("name") or "").strip().upper()
+            if not prop_name:
+                raise BadRequest("CALDAV:prop needs a name attribute")
+            novalue = (child.get("novalue") or "no").strip().lower()
+            if novalue not in ("yes", "no"):
+                raise BadRequest("novalue must be 'yes' or 'no'")
+            props.append(PropSelection(prop_name, novalue == "yes"))
+        elif child.tag == COMP:
+            comps.append(_parse_comp(child))
+        else:
+            raise BadRequest(f"unexpected {child.tag} in CALDAV:comp {name}")
+    if (allprop and props) or (allcomp and comps):
+        raise BadRequest(f"CALDAV:comp {name} names allprop/allcomp and single items at once")
+    return CompSelection(name, allprop, tuple(props), allcomp, tuple(comps))

@@ -75,6 +75,12 @@ class PreconditionFailed(DavError):
     status = 412
 
 
+class BadGateway(DavError):
+    """The Destination of a COPY or MOVE is not on this server (RFC 4918 9.8.5)."""
+
+    status = 502
+
+
 # -- WebDAV and CalDAV preconditions (rendered with a DAV:error body) --------
 
 
@@ -181,6 +187,13 @@ class SupportedReport(DavError):
 
     status = 403
     precondition = f"{{{DAV}}}supported-report"
+
+
+class PropfindFiniteDepth(DavError):
+    """PROPFIND with Depth: infinity is not served (RFC 4918 9.1)."""
+
+    status = 403
+    precondition = f"{{{DAV}}}propfind-finite-depth"
 
 
 class ValidResourcetype(DavError):

@@ -12,3 +12,5 @@ SERVICES = web.AppKey("services", Services)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 HREFS = web.AppKey("hrefs", Hrefs)
 REALM = web.AppKey("realm", str)
+# The streamed answer of a request once its headers are sent (a large multistatus).
+STREAMING = web.RequestKey("streaming", web.StreamResponse)

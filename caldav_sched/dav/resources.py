@@ -95,8 +95,14 @@ class Hrefs:
         return collection_href + (name if _PLAIN_NAME.match(name) else quote(name))
 
     def relative(self, href: str) -> str | None:
-        """The base-relative decoded path of an href (absolute URL or path)."""
-        path = unquote(urlsplit(href.strip()).path)
+        """The base-relative decoded path of an href (absolute URL or path).
+
+        None when it is outside the base path, or no URL at all (``http://[::1/``).
+        """
+        try:
+            path = unquote(urlsplit(href.strip()).path)
+        except ValueError:
+            return None
         if self.base:
             if path != self.base and not path.startswith(self.base + "/"):
                 return None

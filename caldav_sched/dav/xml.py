@@ -8,6 +8,7 @@ are refused before anything looks at the document.  Responses are built from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -67,10 +68,28 @@ def parse_body(body: bytes) -> Element | None:
     return root
 
 
+# What XML 1.0 cannot carry at all, even escaped: C0 controls other than TAB,
+# LF and CR, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text made safe for an XML answer: characters XML cannot carry become U+FFFD.
+
+    The output boundary for XML: every text that goes into an answer (hrefs,
+    property values, calendar data, error descriptions) passes here, so a
+    stray control character in stored data or a request URL cannot make an
+    answer unwritable.
+    """
+    if _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def element(tag: str, text: str | None = None, *children: Element) -> Element:
     el = etree.Element(tag, nsmap=NSMAP if tag.startswith("{DAV:}") else None)
     if text is not None:
-        el.text = text
+        el.text = xml_text(text)
     el.extend(children)
     return el
 
@@ -78,7 +97,7 @@ def element(tag: str, text: str | None = None, *children: Element) -> Element:
 def sub(parent: Element, tag: str, text: str | None = None) -> Element:
     el = etree.SubElement(parent, tag)
     if text is not None:
-        el.text = text
+        el.text = xml_text(text)
     return el
 
 
@@ -109,11 +128,19 @@ class PropStat:
     other: dict[int, list[Element]] = field(default_factory=dict)
 
 
+def mkcol_response(props: PropStat) -> bytes:
+    """RFC 5689 DAV:mkcol-response: the properties of a refused extended MKCOL, by status."""
+    root = etree.Element(dav("mkcol-response"), nsmap=NSMAP)
+    for code, elements in sorted(props.other.items()):
+        Multistatus._propstat(root, code, elements)
+    return serialise(root)
+
+
 def error_element(precondition: str, href: str | None = None) -> Element:
     root = etree.Element(dav("error"), nsmap=NSMAP)
     cond = etree.SubElement(root, precondition)
     if href is not None:
-        etree.SubElement(cond, dav("href")).text = href
+        etree.SubElement(cond, dav("href")).text = xml_text(href)
     return root
 
 
@@ -138,6 +165,7 @@ _RESPONSE_OPEN = f"<D:response{_NS_DECLARATIONS}>"
 
 def escape_text(text: str) -> str:
     """Character data as lxml writes it: ``&``, ``<``, ``>`` and CR escaped."""
+    text = xml_text(text)
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -199,7 +227,7 @@ class Multistatus:
     def add_propstat(self, href: str, props: PropStat) -> None:
         self.count += 1
         response = etree.SubElement(self.root, dav("response"))
-        etree.SubElement(response, dav("href")).text = href
+        etree.SubElement(response, dav("href")).text = xml_text(href)
         if props.found:
             self._propstat(response, 200, props.found)
         if props.missing:
@@ -212,13 +240,13 @@ class Multistatus:
     def add_status(self, href: str, code: int, error: str | None = None) -> None:
         self.count += 1
         response = etree.SubElement(self.root, dav("response"))
-        etree.SubElement(response, dav("href")).text = href
+        etree.SubElement(response, dav("href")).text = xml_text(href)
         etree.SubElement(response, dav("status")).text = status_line(code)
         if error is not None:
             response.append(error_element(error))
 
     def set_sync_token(self, token: str) -> None:
-        etree.SubElement(self.root, dav("sync-token")).text = token
+        etree.SubElement(self.root, dav("sync-token")).text = xml_text(token)
 
     @staticmethod
     def _propstat(response: Element, code: int, elements: Sequence[Element]) -> None:
@@ -297,8 +325,8 @@ def schedule_response(answers: Sequence[tuple[str, str, bytes | None]]) -> bytes
     root = etree.Element(caldav("schedule-response"), nsmap=NSMAP)
     for recipient, request_status, calendar in answers:
         response = etree.SubElement(root, caldav("response"))
-        etree.SubElement(etree.SubElement(response, caldav("recipient")), dav("href")).text = recipient
-        etree.SubElement(response, caldav("request-status")).text = request_status
+        etree.SubElement(etree.SubElement(response, caldav("recipient")), dav("href")).text = xml_text(recipient)
+        etree.SubElement(response, caldav("request-status")).text = xml_text(request_status)
         if calendar is not None:
-            etree.SubElement(response, caldav("calendar-data")).text = calendar.decode("utf-8")
+            etree.SubElement(response, caldav("calendar-data")).text = xml_text(calendar.decode("utf-8"))
     return serialise(root)

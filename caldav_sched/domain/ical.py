@@ -27,10 +27,42 @@ import icalendar
 from caldav_sched.errors import CaldavSchedError, InvalidCalendarData
 
 PRODID = "-//caldav_sched//caldav_sched//EN"
-OBJECT_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
+# Every component type a calendar object resource may hold (VAVAILABILITY: RFC 7953).
+OBJECT_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 
 _BEGIN_END = re.compile(r"^\s*(BEGIN|END)\s*:\s*([A-Za-z0-9-]+)\s*$", re.IGNORECASE)
-_CONTENT_LINE = re.compile(r"^[A-Za-z0-9-]+[;:]")
+_CONTENT_LINE = re.compile(r"^([A-Za-z0-9-]+)[;:]")
+# RFC 5545 3.1: no control characters but HTAB in a content line (CR and LF
+# only end lines).  Clients do send stray ones; they are dropped on input.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# RFC 5545 allows these once per component; the second and later ones are
+# dropped on input (clients that send two SUMMARYs or DTSTARTs mean the first).
+SINGLE_VALUED: dict[str, frozenset[str]] = {
+    "VCALENDAR": frozenset({"PRODID", "VERSION", "CALSCALE", "METHOD"}),
+    "VEVENT": frozenset({
+        "CLASS", "CREATED", "DESCRIPTION", "DTSTART", "GEO", "LAST-MODIFIED", "LOCATION",
+        "ORGANIZER", "PRIORITY", "DTSTAMP", "SEQUENCE", "STATUS", "SUMMARY", "TRANSP", "UID",
+        "URL", "RECURRENCE-ID", "DTEND", "DURATION", "RRULE",
+    }),
+    "VTODO": frozenset({
+        "CLASS", "COMPLETED", "CREATED", "DESCRIPTION", "DTSTAMP", "DTSTART", "GEO",
+        "LAST-MODIFIED", "LOCATION", "ORGANIZER", "PERCENT-COMPLETE", "PRIORITY",
+        "RECURRENCE-ID", "SEQUENCE", "STATUS", "SUMMARY", "UID", "URL", "DUE", "DURATION", "RRULE",
+    }),
+    "VJOURNAL": frozenset({
+        "CLASS", "CREATED", "DTSTART", "DTSTAMP", "LAST-MODIFIED", "ORGANIZER", "RECURRENCE-ID",
+        "SEQUENCE", "STATUS", "SUMMARY", "UID", "URL", "RRULE",
+    }),
+    "VFREEBUSY": frozenset({"CONTACT", "DTSTART", "DTEND", "DTSTAMP", "ORGANIZER", "UID", "URL"}),
+    "VTIMEZONE": frozenset({"TZID", "LAST-MODIFIED", "TZURL"}),
+    "STANDARD": frozenset({"DTSTART", "TZOFFSETTO", "TZOFFSETFROM", "RRULE"}),
+    "DAYLIGHT": frozenset({"DTSTART", "TZOFFSETTO", "TZOFFSETFROM", "RRULE"}),
+    "VALARM": frozenset({"ACTION", "TRIGGER", "DURATION", "REPEAT", "DESCRIPTION", "SUMMARY"}),
+}
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class InvalidObjectResource(CaldavSchedError):
@@ -53,10 +85,22 @@ def etag_for(data: bytes) -> str:
 
 
 def _normalise_text(text: str) -> tuple[str, bool]:
-    """Repair what clients and hand-written bodies get wrong; report if anything changed."""
+    """Repair what clients and hand-written bodies get wrong; report if anything changed.
+
+    Besides the line-level repairs of the module docstring: control
+    characters are dropped, and of a single-valued property given twice in
+    one component (two SUMMARYs, two DTSTARTs) the first is kept.
+    """
+    if _CONTROL.search(text) is not None:
+        text_in, text = text, _CONTROL.sub("", text)
+    else:
+        text_in = text
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
     started = ended = False
+    # Per open component: its single-valued names, and those seen so far.
+    open_components: list[tuple[frozenset[str], set[str]]] = []
+    dropping = False  # the line being dropped goes on in continuation lines
     for line in lines:
         match = _BEGIN_END.match(line)
         if match:
@@ -75,15 +119,36 @@ def _normalise_text(text: str) -> tuple[str, bool]:
             ended = True
         if not line:
             continue
-        if line[0] not in " \t" and not _CONTENT_LINE.match(line):
+        if line[0] in " \t":
+            if not dropping:
+                out.append(line)
+            continue
+        dropping = False
+        if match:
+            if match.group(1).upper() == "BEGIN":
+                open_components.append((SINGLE_VALUED.get(match.group(2).upper(), _NONE), set()))
+            elif open_components:
+                open_components.pop()
+            out.append(line)
+            continue
+        name_match = _CONTENT_LINE.match(line)
+        if name_match is None:
             raise InvalidCalendarData(f"not an iCalendar content line: {line[:60]!r}")
+        if open_components:
+            single, seen = open_components[-1]
+            name = name_match.group(1).upper()
+            if name in single:
+                if name in seen:
+                    dropping = True
+                    continue
+                seen.add(name)
         out.append(line)
     if not started:
         raise InvalidCalendarData("no BEGIN:VCALENDAR")
     if not ended:
         raise InvalidCalendarData("no END:VCALENDAR")
     fixed = "\r\n".join(out) + "\r\n"
-    return fixed, fixed != text
+    return fixed, fixed != text_in
 
 
 def _first_error(cal: icalendar.Calendar) -> str | None:
@@ -104,6 +169,29 @@ def parse_calendar(data: bytes | str) -> icalendar.Calendar:
         text = data
     fixed, _ = _normalise_text(text)
     return _parse_text(fixed)
+
+
+def single_timezone(text: str) -> icalendar.Timezone:
+    """The one VTIMEZONE of a calendar-timezone value (RFC 4791 5.2.2, 9.8).
+
+    The value is an iCalendar object holding exactly one VTIMEZONE and no
+    other component; anything else is InvalidCalendarData.
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except Exception as exc:  # noqa: BLE001 - icalendar raises several types on bad input
+        raise InvalidCalendarData(f"the time zone is not valid iCalendar: {exc}") from exc
+    if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
+        raise InvalidCalendarData("the time zone must be a VCALENDAR object")
+    zones = [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+    others = [c.name for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+    if len(zones) != 1 or others:
+        raise InvalidCalendarData(
+            "the time zone must be a VCALENDAR holding exactly one VTIMEZONE and nothing else"
+        )
+    if "TZID" not in zones[0] or not zones[0].subcomponents:
+        raise InvalidCalendarData("the VTIMEZONE needs a TZID and a STANDARD or DAYLIGHT rule")
+    return zones[0]
 
 
 # Distinct VTIMEZONE texts kept parsed: a server sees a few dozen zones, and
@@ -150,7 +238,7 @@ def _parsed_timezone(block: str) -> icalendar.Timezone | None:
     """One VTIMEZONE, parsed; None when it does not parse cleanly on its own."""
     try:
         zone = icalendar.Calendar.from_ical("BEGIN:VCALENDAR\r\n" + block + "END:VCALENDAR\r\n")
-    except (ValueError, IndexError, KeyError, TypeError):
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OSError):
         return None
     parts = zone.subcomponents
     if len(parts) != 1 or parts[0].name != "VTIMEZONE" or _first_error(zone):
@@ -172,11 +260,29 @@ def _from_ical(text: str) -> icalendar.Calendar:
     return cal
 
 
+# Longer than any zone name of the IANA database by far; a longer TZID is
+# refused before any zone lookup sees it.
+MAX_TZID = 255
+
+
+def _check_tzids(text: str) -> None:
+    for match in re.finditer(r"TZID[=:]", text, re.IGNORECASE):
+        end = match.end()
+        stop = end
+        while stop < len(text) and text[stop] not in ";:\r\n" and stop - end <= MAX_TZID:
+            stop += 1
+        if stop - end > MAX_TZID:
+            raise InvalidCalendarData(f"a TZID longer than {MAX_TZID} characters")
+
+
 def _parse_text(text: str) -> icalendar.Calendar:
+    _check_tzids(text)
     try:
         cal = _from_ical(text)
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidCalendarData(f"cannot parse iCalendar data: {exc}".split("\n")[0]) from exc
+    except OSError as exc:  # a zone lookup by a TZID that is no file name
+        raise InvalidCalendarData("cannot parse iCalendar data: unusable TZID") from exc
     if not isinstance(cal, icalendar.Calendar) or cal.name != "VCALENDAR":
         raise InvalidCalendarData("the top-level component is not VCALENDAR")
     error = _first_error(cal)
@@ -187,6 +293,9 @@ def _parse_text(text: str) -> icalendar.Calendar:
 
 def _check_resource(cal: icalendar.Calendar) -> tuple[str, str]:
     """RFC 4791 section 4.1: one UID, one component type, at most one master."""
+    for zone in cal.walk("VTIMEZONE"):
+        if not str(zone.get("TZID", "")).strip():
+            raise InvalidCalendarData("a VTIMEZONE without TZID")
     kinds = {c.name for c in cal.subcomponents if c.name != "VTIMEZONE"}
     if not kinds:
         raise InvalidObjectResource("the calendar holds no event, task or journal")

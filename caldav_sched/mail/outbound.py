@@ -19,11 +19,42 @@ from pathlib import Path
 import aiosmtplib
 
 from caldav_sched.config import MailSettings, SmtpSettings
-from caldav_sched.services.mailer import Mailer, PermanentFailure, TransientFailure
+from caldav_sched.services.mailer import (
+    Mailer,
+    PermanentFailure,
+    TransientFailure,
+    UnreachableRecipient,
+)
+
+# What may stand in a MAIL FROM or RCPT TO path without SMTPUTF8 or quoting:
+# printable ASCII without white space, angle brackets, quotes or backslashes.
+_ENVELOPE = re.compile(r"^[!#-'*-9;=?-\[\]-~]+@[A-Za-z0-9.-]+$")
+
+
+def envelope_address(address: str) -> str:
+    """An address made safe for an SMTP command, or ``UnreachableRecipient``.
+
+    The output boundary for SMTP commands: a CR, LF or other control
+    character, a space or an angle bracket in a path would end the command
+    or start another, so such an address is refused rather than sent.  A
+    non-ASCII domain goes in its IDNA form.
+    """
+    local, at, domain = address.strip().removeprefix("mailto:").rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            domain = ""
+    candidate = f"{local}@{domain}"
+    if not at or not local or not domain or not _ENVELOPE.match(candidate):
+        raise UnreachableRecipient(f"not a mailable address: {address!r}")
+    return candidate
 
 
 class SmtpMailer:
     """Sends through an SMTP server; one connection per message."""
+
+    reaches_recipients = True
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
@@ -32,11 +63,13 @@ class SmtpMailer:
         self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
     ) -> str:
         s = self.settings
+        sender = envelope_address(sender)
+        recipients = [envelope_address(r) for r in recipients]
         try:
             errors, response = await aiosmtplib.send(
                 message,
                 sender=sender,
-                recipients=list(recipients),
+                recipients=recipients,
                 hostname=s.host,
                 port=s.port,
                 username=s.username or None,
@@ -68,7 +101,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 class FileMailer:
-    """Writes each message to ``<file_dir>/<message-id>.eml`` (atomic rename)."""
+    """Writes each message to ``<file_dir>/<message-id>.eml`` (atomic rename).
+
+    Nothing is sent: the attendee's SCHEDULE-STATUS says so (5.2).
+    """
+
+    reaches_recipients = False
 
     def __init__(self, settings: MailSettings) -> None:
         self.folder = Path(settings.file_dir)
@@ -76,6 +114,8 @@ class FileMailer:
     async def send(
         self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
     ) -> str:
+        sender = envelope_address(sender)
+        recipients = [envelope_address(r) for r in recipients]
         message_id = str(message.get("Message-ID", "")).strip("<>") or os.urandom(8).hex()
         name = _UNSAFE.sub("_", message_id) + ".eml"
         try:

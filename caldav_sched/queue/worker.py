@@ -19,7 +19,7 @@ import socket
 from collections.abc import Mapping
 from typing import Protocol
 
-from caldav_sched.services.mailer import DeliveryFailure, PermanentFailure
+from caldav_sched.services.mailer import DeliveryFailure, PermanentFailure, UnreachableRecipient
 from caldav_sched.queue.retry import next_delay
 from caldav_sched.services import Services
 from caldav_sched.services.delivery import Outcome
@@ -152,6 +152,8 @@ class WorkerPool:
             return Outcome("failed", f"no task handles jobs of kind {job.kind!r}")
         try:
             return Outcome("done", await task.run(job))
+        except UnreachableRecipient as exc:
+            return Outcome("failed", str(exc), unreachable=True)
         except PermanentFailure as exc:
             return Outcome("failed", str(exc))
         except DeliveryFailure as exc:
@@ -195,6 +197,10 @@ class WorkerPool:
                 )
             else:
                 await job_store.fail(conn, job.id, error=outcome.detail, now=stamp)
-                log.error("job %d (%s) failed: %s", job.id, job.kind, outcome.detail)
+                if outcome.unreachable:
+                    # Bad data in an event, not a fault of the server or the mail system.
+                    log.warning("job %d (%s) failed: %s", job.id, job.kind, outcome.detail)
+                else:
+                    log.error("job %d (%s) failed: %s", job.id, job.kind, outcome.detail)
             if task is not None:
                 await task.settle(conn, job, outcome, stamp)

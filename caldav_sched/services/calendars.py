@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from caldav_sched.domain.ical import OBJECT_COMPONENTS
 from caldav_sched.services import Services
 from caldav_sched.services.errors import AlreadyExists, InvalidInput, NotAllowed
 from caldav_sched.store import collections as collection_store
@@ -10,7 +11,15 @@ from caldav_sched.store.errors import DuplicateName
 from caldav_sched.store.users import UserRow
 
 RESERVED = ("inbox", "outbox")
-COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+# RFC 4791 5.2.3: a calendar created without supported-calendar-component-set
+# takes every component type the server stores.
+COMPONENTS = OBJECT_COMPONENTS
+
+
+def check_calendar_name(path: str) -> None:
+    """A calendar's path: one segment of the calendar home."""
+    if not path or len(path) > 255 or "/" in path or path in (".", ".."):
+        raise InvalidInput(f"invalid calendar name {path!r}")
 
 
 async def make_calendar(
@@ -24,8 +33,7 @@ async def make_calendar(
 ) -> int:
     if path in RESERVED:
         raise AlreadyExists(f"{path!r} is reserved for scheduling")
-    if not path or len(path) > 255:
-        raise InvalidInput(f"invalid calendar name {path!r}")
+    check_calendar_name(path)
     if components is not None:
         unknown = [c for c in components if c not in COMPONENTS]
         if unknown or not components:

@@ -4,8 +4,9 @@
 payload, with a Message-ID fixed by the job so a resend after a crash is
 recognisable) and hands it to the ``Mailer``.  ``settle`` runs in the same
 transaction that closes the job: it marks the history entry and moves the
-attendee's SCHEDULE-STATUS in the organizer's copy (1.0 -> 1.1 sent, or 5.1
-when delivery was given up), which gives that object a new ETag.
+attendee's SCHEDULE-STATUS in the organizer's copy (1.0 -> 1.1 sent, 5.2
+when the file transport only wrote it to a file, or 5.1 when delivery was
+given up), which gives that object a new ETag.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caldav_sched.domain import imip
+from caldav_sched.domain.rsvp import rsvp_url
 from caldav_sched.domain.ical import etag_for, parse_calendar, serialise
-from caldav_sched.domain.scheduling import ItipMessage, Method, ScheduleStatus, set_schedule_status
+from caldav_sched.domain.scheduling import (
+    ItipMessage,
+    Method,
+    ScheduleStatus,
+    is_mailable,
+    set_schedule_status,
+)
 from caldav_sched.domain.time_index import time_index
-from caldav_sched.services.mailer import Mailer
+from caldav_sched.services.mailer import Mailer, UnreachableRecipient
 from caldav_sched.services import Services
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
@@ -30,10 +38,15 @@ log = logging.getLogger("caldav_sched.delivery")
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job ended this time: ``done``, ``retry`` or ``failed``."""
+    """How a job ended this time: ``done``, ``retry`` or ``failed``.
+
+    ``unreachable``: failed because the recipient's address can never be
+    mailed, which the attendee's SCHEDULE-STATUS says with 3.7.
+    """
 
     state: str
     detail: str
+    unreachable: bool = False
 
 
 def message_id(job_id: int, from_address: str) -> str:
@@ -68,6 +81,8 @@ class ImipDelivery:
     async def run(self, job: JobRow) -> str:
         p = job.payload
         from_address = self.services.settings.mail.from_address
+        if not is_mailable(p["recipient"]):
+            raise UnreachableRecipient(f"not a mailable address: {p['recipient']!r}")
         email = imip.render_imip(
             _message(job),
             from_address=from_address,
@@ -77,11 +92,19 @@ class ImipDelivery:
             message_id=message_id(job.id, from_address),
             now=self.services.clock.now(),
             changes=tuple(p.get("changes", ())),
+            rsvp_url=self._rsvp_url(p),
         )
         recipient = p["recipient"].removeprefix("mailto:")
         answer = await self.mailer.send(email, sender=from_address, recipients=[recipient])
         log.info("%s %s to %s sent: %s", p["uid"], p["method"], recipient, answer)
         return answer
+
+    def _rsvp_url(self, payload: dict) -> str | None:
+        """The attendee's answer page, when ``[server] public_url`` is set."""
+        server = self.services.settings.server
+        if not server.public_url or payload["method"] != Method.REQUEST or not payload["token"]:
+            return None
+        return rsvp_url(server.public_url, server.base_path, payload["token"])
 
     async def settle(self, conn: Connection, job: JobRow, outcome: Outcome, now: str) -> None:
         p = job.payload
@@ -90,7 +113,12 @@ class ImipDelivery:
         if p["method"] != Method.REQUEST:
             return
         if outcome.state == "done":
-            status = ScheduleStatus.SENT
+            status = (
+                ScheduleStatus.SENT if self.mailer.reaches_recipients
+                else ScheduleStatus.NO_WAY_TO_DELIVER
+            )
+        elif outcome.unreachable:
+            status = ScheduleStatus.INVALID_ADDRESS
         elif outcome.state == "failed":
             status = ScheduleStatus.NOT_DELIVERED
         else:

@@ -24,9 +24,15 @@ class PreconditionFailed(ServiceError):
 class UidInUse(ServiceError):
     """Another resource in the calendar holds this UID."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, path: str | None = None) -> None:
         super().__init__(f"UID already used by {name}")
         self.name = name
+        # The calendar that holds it, when it is not the one written to.
+        self.path = path
+
+
+class DestinationScheduled(ServiceError):
+    """A COPY or MOVE would replace a scheduled event whose attendees would never hear of it."""
 
 
 class ComponentNotSupported(ServiceError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import icalendar
 
@@ -29,6 +30,7 @@ from caldav_sched.domain.imip.inbound import (
     InboundMail,
     NotMail,
     read_mail,
+    require_mail,
     token_candidates,
 )
 from caldav_sched.domain.imip.vouching import sender_vouched
@@ -192,6 +194,9 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
             f"the reply token of {attendee} was revoked on {token.revoked_at} "
             "(the attendee was removed or the event cancelled)",
         )
+    expired = await token_expiry(services, token)
+    if expired:
+        return await _refuse(services, token, None, expired)
     if not mail.parts:
         reason = "no calendar data in the message"
         if mail.auto_submitted:
@@ -206,6 +211,24 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
         reason = "; ".join(v.reason for v in verdicts)
         return Verdict(chosen.state, reason, chosen.method, chosen.uid, chosen.attendee)
     return chosen
+
+
+async def token_expiry(services: Services, token: TokenRow) -> str:
+    """Why the token has expired ('' while it is good): ``[mail] token_grace_days``
+    after the event's last instance ended.  An open-ended series never ends."""
+    found, end = await object_store.owned_object_end(
+        services.db.reader(), token.owner_id, token.uid
+    )
+    if not found or end is None:
+        return ""
+    grace = services.settings.mail.token_grace_days
+    ended = datetime.fromtimestamp(end, timezone.utc)
+    if services.clock.now() - ended <= timedelta(days=grace):
+        return ""
+    return (
+        f"the reply token of {token.attendee} has expired: the event ended on "
+        f"{ended:%Y-%m-%d}, more than {grace} days ago ([mail] token_grace_days)"
+    )
 
 
 async def _local_recipient(
@@ -365,7 +388,7 @@ async def _apply_part(services: Services, token: TokenRow, part: CalendarPart) -
             services, token, method, f"the {method} is for UID {uid}, the token for {token.uid}"
         )
     if method == Method.REPLY:
-        return await _apply_reply(services, token, calendar)
+        return await apply_token_reply(services, token, calendar)
     if method == Method.REFRESH:
         return await _answer_refresh(services, token, calendar)
     if method == Method.COUNTER:
@@ -383,20 +406,28 @@ async def _organizer_copy(
     return row, parse_calendar(row.data)
 
 
-async def _apply_reply(
-    services: Services, token: TokenRow, calendar: icalendar.Calendar
+async def apply_token_reply(
+    services: Services, token: TokenRow, calendar: icalendar.Calendar, *, via: str | None = None
 ) -> Verdict:
+    """Apply a REPLY that speaks for *token*'s attendee (by mail, or *via* another path).
+
+    *via* (such as "answered on the web page") leads the history entry.
+    """
+    lead = f"{via}: " if via else ""
+    expired = await token_expiry(services, token)
+    if expired:
+        return await _refuse(services, token, "REPLY", f"{lead}{expired}")
     for _ in range(ATTEMPTS):
         current, stored = await _organizer_copy(services, token)
         result = apply_reply(
             stored, calendar, attendee=token.attendee, now=services.clock.now(), accept_alias=False
         )
         if isinstance(result, ReplyRefused):
-            return await _refuse(services, token, "REPLY", f"{result.code}: {result.reason}")
+            return await _refuse(services, token, "REPLY", f"{lead}{result.code}: {result.reason}")
         assert isinstance(result, ReplyApplied) and current is not None
         if not result.changed:
             return await _refuse(
-                services, token, "REPLY", "already applied: the same reply arrived before"
+                services, token, "REPLY", f"{lead}already applied: the same reply arrived before"
             )
         data = serialise(result.stored)
         index = time_index(result.stored, services.clock.now())
@@ -421,6 +452,7 @@ async def _apply_reply(
             )
             answer = ", ".join(f"{label} {partstat}" for label, partstat in result.partstats)
             reason = f"{result.reason}" + (f" ({answer})" if answer else "")
+            reason = lead + reason
             if result.notes:
                 reason += "; " + "; ".join(result.notes)
             await itip_store.add_log(
@@ -436,7 +468,9 @@ async def _apply_reply(
                 now=now,
             )
         return Verdict("applied", reason, "REPLY", token.uid, token.attendee)
-    return await _refuse(services, token, "REPLY", "the event kept changing; the reply was not applied")
+    return await _refuse(
+        services, token, "REPLY", f"{lead}the event kept changing; the reply was not applied"
+    )
 
 
 async def _answer_refresh(
@@ -527,8 +561,15 @@ async def ingest(services: Services, raw: bytes, *, worker: str) -> tuple[int, V
     """Store a message handed over by a pipe, then apply it at once.
 
     The processing job is created claimed by *worker*; if this process dies
-    before it finishes, the job is taken back and run by ``serve``.
+    before it finishes, the job is taken back and run by ``serve``.  Bytes
+    that are not mail at all are not stored: ``InvalidInput``, and the mail
+    system bounces them.
     """
+    if raw.strip():
+        try:
+            require_mail(raw)
+        except NotMail as exc:
+            raise InvalidInput(f"not a mail message: {exc}") from exc
     message_id, job_id = await receive(
         services, raw, via="ingest", envelope_from=None, envelope_to=[], claim_as=worker
     )

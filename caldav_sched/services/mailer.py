@@ -24,11 +24,19 @@ class PermanentFailure(DeliveryFailure):
     """The mail system refused the message for good."""
 
 
+class UnreachableRecipient(PermanentFailure):
+    """The recipient's address can never be mailed (SCHEDULE-STATUS 3.7)."""
+
+
 class TransientFailure(DeliveryFailure):
     """The mail system could not take the message now; try again later."""
 
 
 class Mailer(Protocol):
+    # Whether a message handed over goes on towards its recipient (SMTP), or
+    # stays where it was put (the file transport): SCHEDULE-STATUS 1.1 or 5.2.
+    reaches_recipients: bool
+
     async def send(
         self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
     ) -> str:

@@ -65,7 +65,8 @@ class PutOutcome:
     schedule_tag: str | None = None
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """A resource name this server stores (one path segment)."""
     if not name or len(name) > MAX_NAME_LENGTH or "/" in name or name in (".", ".."):
         raise InvalidInput(f"invalid resource name {name!r}")
 
@@ -150,7 +151,7 @@ async def put_object(
     preconditions: Preconditions,
 ) -> PutOutcome:
     """Create or replace one calendar object resource (RFC 4791 5.3.2)."""
-    _check_name(name)
+    check_name(name)
     if collection.kind != "calendar":
         raise NotAllowed("objects are stored in calendar collections only")
     if len(body) > services.settings.limits.max_resource_size:

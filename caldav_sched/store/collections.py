@@ -34,6 +34,10 @@ COLUMNS = (
 )
 _SELECT = f"SELECT {COLUMNS} FROM collections c JOIN users u ON u.id = c.owner_id"
 
+# What a calendar created without a supported-calendar-component-set takes
+# (the same list as ``domain.ical.OBJECT_COMPONENTS``; migration 0009).
+ALL_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
+
 # Columns a PROPPATCH may set directly; everything else is a dead property.
 SETTABLE = ("displayname", "description", "color", "timezone", "components")
 
@@ -72,7 +76,7 @@ async def insert_collection(
     description: str | None = None,
     color: str | None = None,
     timezone: str | None = None,
-    components: tuple[str, ...] = ("VEVENT", "VTODO", "VJOURNAL"),
+    components: tuple[str, ...] = ALL_COMPONENTS,
     dead_props: dict[str, str] | None = None,
 ) -> int:
     try:
@@ -111,6 +115,12 @@ def get_collection_blocking(raw: sqlite3.Connection, owner: str, path: str) -> C
 async def get_collection_by_id(conn: Connection, collection_id: int) -> CollectionRow | None:
     rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE c.id = ?", (collection_id,)))
     row = rows[0] if rows else None
+    return _row(row) if row else None
+
+
+def get_collection_by_id_blocking(raw: sqlite3.Connection, collection_id: int) -> CollectionRow | None:
+    """``get_collection_by_id`` inside the caller's write, in the writer's thread."""
+    row = raw.execute(f"{_SELECT} WHERE c.id = ?", (collection_id,)).fetchone()
     return _row(row) if row else None
 
 

@@ -424,7 +424,7 @@ def write_object_blocking(
             *_index_values(index),
         ),
     )
-    _record_change(raw, collection_id, name, modseq, deleted=False)
+    record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq
 
 
@@ -439,13 +439,14 @@ def delete_object_blocking(raw: sqlite3.Connection, collection_id: int, name: st
     if cur.rowcount == 0:
         return False
     modseq = next_modseq_blocking(raw, collection_id)
-    _record_change(raw, collection_id, name, modseq, deleted=True)
+    record_change_blocking(raw, collection_id, name, modseq, deleted=True)
     return True
 
 
-def _record_change(
+def record_change_blocking(
     raw: sqlite3.Connection, collection_id: int, name: str, modseq: int, *, deleted: bool
 ) -> None:
+    """The change log's entry for *name*: its latest change, or its tombstone."""
     raw.execute(
         "INSERT INTO changes (collection_id, name, modseq, deleted) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = excluded.modseq,"
@@ -470,6 +471,23 @@ async def changes_since(conn: Connection, collection_id: int, modseq: int) -> li
         Change(name, seq, bool(deleted) or etag is None, etag, size, modified_at, component)
         for name, seq, deleted, etag, size, modified_at, component in rows
     ]
+
+
+async def owned_object_end(conn: Connection, owner_id: int, uid: str) -> tuple[bool, int | None]:
+    """Whether the owner has an object with this UID, and the UTC end of its span.
+
+    The end is None for an open-ended series (or one without an end).
+    """
+    async with conn.execute(
+        "SELECT o.span_end FROM objects o JOIN collections c ON c.id = o.collection_id"
+        " WHERE c.owner_id = ? AND c.kind = 'calendar' AND o.uid = ? ORDER BY o.id LIMIT 1",
+        (owner_id, uid),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return False, None
+    end = row[0]
+    return True, (None if end is None or end >= SPAN_MAX else int(end))
 
 
 async def find_owned_object(conn: Connection, owner_id: int, uid: str) -> ObjectRow | None:

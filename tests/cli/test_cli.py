@@ -12,9 +12,12 @@ from caldav_sched.cli.main import main
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, capsys):
+    """A configuration and its database, created the way an operator does."""
     path = tmp_path / "config.toml"
     path.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\n')
+    assert main(["migrate", "--config", str(path)]) == 0
+    capsys.readouterr()
     return str(path)
 
 
@@ -104,9 +107,11 @@ def test_unreadable_database_is_reported_not_raised(capsys, monkeypatch, tmp_pat
     assert "Traceback" not in err
 
 
-def test_migrate_is_idempotent(capsys, monkeypatch, config):
-    code, out, _ = run(capsys, monkeypatch, "migrate", "--json", "--config", config)
+def test_migrate_is_idempotent(capsys, monkeypatch, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\n')
+    code, out, _ = run(capsys, monkeypatch, "migrate", "--json", "--config", str(config))
     applied = json.loads(out)["applied"]
     assert code == 0 and applied == sorted(applied) and applied[0] == "0001_initial.sql"
-    code, out, _ = run(capsys, monkeypatch, "migrate", "--config", config)
+    code, out, _ = run(capsys, monkeypatch, "migrate", "--config", str(config))
     assert code == 0 and "up to date" in out

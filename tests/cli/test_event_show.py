@@ -77,7 +77,6 @@ def test_event_list_for_a_person_and_for_a_script(capsys, after_replies):
         (("event", "show", "no-such-uid"), "no event with UID no-such-uid"),
         (("event", "list", "--user", "ghost"), "no user named ghost"),
         (("queue", "retry", "999"), "no job 999"),
-        (("queue", "retry",), "name one job ID"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_1(capsys, after_replies, args, message):

@@ -66,7 +66,7 @@ class Nginx:
     process: subprocess.Popen
     port: int
     directory: Path
-    cert: Path
+    cert: Path | None
 
     @property
     def url(self) -> str:
@@ -86,10 +86,16 @@ class Nginx:
 
 
 def start_nginx(directory: Path, upstream_port: int, port: int) -> Nginx:
-    assert NGINX is not None
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed(directory)
-    (directory / "caldav-sched.conf").write_text(site_config(upstream_port, port, cert, key))
+    return run_site(directory, site_config(upstream_port, port, cert, key), port, cert)
+
+
+def run_site(directory: Path, site: str, port: int, cert: Path | None = None) -> Nginx:
+    """Run nginx with *site* included in its http block, listening on *port*."""
+    assert NGINX is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "caldav-sched.conf").write_text(site)
     temp = "\n".join(
         f"    {kind}_temp_path {directory / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

@@ -83,6 +83,8 @@ def test_pipe_transport_runs_ingest(tmp_path):
     argv[argv.index("--config") + 1] = str(config)
     raw = reply_mail(to="calendar+" + "z" * 26 + "@cal.example.com", attendee="b@example.com",
                      partstat="ACCEPTED")
+    subprocess.run([sys.executable, "-m", "caldav_sched", "migrate", "--config", str(config)],
+                   check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     done = subprocess.run(argv, input=raw, capture_output=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr

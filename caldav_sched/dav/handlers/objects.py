@@ -23,15 +23,12 @@ from caldav_sched.services import objects as object_service
 from caldav_sched.services.errors import UidInUse
 
 CALENDAR_TYPES = ("text/calendar", "application/ics", "application/octet-stream", "text/plain")
-COLLECTION_METHODS = ("OPTIONS", "PROPFIND", "PROPPATCH", "REPORT", "DELETE", "MKCALENDAR")
 
 
 async def get(ctx: DavContext) -> web.StreamResponse:
     resource = await ctx.load(ctx.target(), with_data=True)
     if not isinstance(resource, CalendarObject):
-        raise MethodNotAllowed(
-            "GET is served for calendar objects", allow=COLLECTION_METHODS
-        )
+        raise MethodNotAllowed("GET is served for calendar objects")
     row = resource.row
     pre = preconditions(ctx)
     if pre.if_match is not None and not preconditions_hold(pre, row.etag):

@@ -13,10 +13,12 @@ from caldav_sched.dav.errors import (
     BadRequest,
     CalendarCollectionLocationOk,
     Forbidden,
+    PropfindFiniteDepth,
     ResourceMustBeNull,
     ValidResourcetype,
 )
 from caldav_sched.dav.handlers.common import depth, read_xml
+from caldav_sched.dav.keys import STREAMING
 from caldav_sched.dav.resources import (
     CalendarHome,
     CalendarObject,
@@ -28,6 +30,8 @@ from caldav_sched.dav.resources import (
     Root,
 )
 from caldav_sched.dav.xml import caldav, dav
+from caldav_sched.domain.ical import OBJECT_COMPONENTS, single_timezone
+from caldav_sched.errors import InvalidCalendarData
 from caldav_sched.services import calendars as calendar_service
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import objects as object_store
@@ -100,6 +104,10 @@ async def _children(ctx: DavContext, resource: Resource, with_data: bool) -> lis
 
 async def propfind(ctx: DavContext) -> web.StreamResponse:
     level = depth(ctx)
+    if level == "infinity" and "Depth" in ctx.request.headers:
+        # RFC 4918 9.1: a server may refuse to walk everything below a
+        # resource.  Without a Depth header a collection is listed one level.
+        raise PropfindFiniteDepth("PROPFIND with Depth: infinity is not served; use 0 or 1")
     request = parse_prop_request(await read_xml(ctx))
     resource = await ctx.load(ctx.target(), with_data=request.wants_data)
     assert not isinstance(resource, Missing)
@@ -156,6 +164,8 @@ async def send_multistatus(ctx: DavContext, result: xml.Multistatus) -> web.Stre
     response = web.StreamResponse(status=207)
     response.content_type = "application/xml"
     response.charset = "utf-8"
+    # Once the headers are out, an error can only cut the answer (dav.middleware).
+    ctx.request[STREAMING] = response
     await response.prepare(ctx.request)
     for chunk in result.chunks():
         await response.write(chunk)
@@ -177,6 +187,15 @@ def _text_value(el: xml.Element) -> str:
     return "".join(el.itertext())
 
 
+def _single_timezone(value: str) -> bool:
+    """RFC 4791 5.2.2: calendar-timezone is an iCalendar object with exactly one VTIMEZONE."""
+    try:
+        single_timezone(value)
+    except InvalidCalendarData:
+        return False
+    return True
+
+
 def read_property_update(root: xml.Element, *, creating: bool) -> PropertyUpdate:
     """Sort DAV:set / DAV:remove instructions into columns and dead properties."""
     update = PropertyUpdate()
@@ -191,14 +210,17 @@ def read_property_update(root: xml.Element, *, creating: bool) -> PropertyUpdate
                 column = props.SETTABLE[name]
                 value = None if removing else _text_value(prop)
                 if name == caldav("calendar-timezone") and value is not None:
-                    if "BEGIN:VTIMEZONE" not in value.upper():
+                    if not _single_timezone(value):
                         update.refused[name] = 403
                         continue
                 update.columns[column] = value
             elif name in props.CREATE_ONLY and creating and not removing:
-                update.components = tuple(
-                    c.get("name", "").upper() for c in xml.children(prop)
-                )
+                components = tuple(c.get("name", "").upper() for c in xml.children(prop))
+                if not components or any(c not in OBJECT_COMPONENTS for c in components):
+                    # RFC 4791 5.2.3: only component types this server stores.
+                    update.refused[name] = 403
+                    continue
+                update.components = components
             elif name == dav("resourcetype") and creating:
                 kinds = xml.child_names(prop)
                 if caldav("calendar") not in kinds:
@@ -268,14 +290,19 @@ async def mkcalendar(ctx: DavContext) -> web.StreamResponse:
         if ctx.request.method == "MKCOL" and dav("resourcetype") not in update.order:
             raise ValidResourcetype("MKCOL here needs a calendar resourcetype")
     if update.refused:
+        # Nothing is created.  RFC 4791 5.3.1: MKCALENDAR answers 207 with
+        # each property's status; RFC 5689 3.5: extended MKCOL answers 403
+        # with a DAV:mkcol-response.
         result = xml.PropStat()
         for name in dict.fromkeys(update.order):
             result.other.setdefault(update.refused.get(name, 424), []).append(xml.element(name))
+        if ctx.request.method == "MKCOL":
+            return web.Response(
+                status=403, body=xml.mkcol_response(result), content_type="application/xml"
+            )
         response = xml.Multistatus()
         response.add_propstat(ctx.hrefs.collection(ctx.user.name, target.collection or ""), result)
-        return web.Response(
-            status=403, body=response.serialise(), content_type="application/xml"
-        )
+        return multistatus_response(response)
     assert target.collection is not None
     await calendar_service.make_calendar(
         ctx.services,

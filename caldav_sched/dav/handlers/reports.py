@@ -19,7 +19,13 @@ from icalendar import Calendar
 
 from caldav_sched.dav import properties as props
 from caldav_sched.dav import xml
-from caldav_sched.dav.calendar_query import parse_expand, parse_filter, parse_timezone
+from caldav_sched.dav.calendar_query import (
+    check_calendar_data_type,
+    parse_expand,
+    parse_filter,
+    parse_selection,
+    parse_timezone,
+)
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import (
     BadRequest,
@@ -43,6 +49,7 @@ from caldav_sched.domain import query
 from caldav_sched.domain.expand import expand, limit_recurrence_set
 from caldav_sched.domain.freebusy import freebusy_calendar
 from caldav_sched.domain.ical import parse_calendar
+from caldav_sched.domain.partial import CompSelection, select
 from caldav_sched.services import time_ranges
 from caldav_sched.store import objects as object_store
 from caldav_sched.store import users as user_store
@@ -53,14 +60,18 @@ _TOKEN = re.compile(re.escape(props.SYNC_TOKEN_PREFIX) + r"(\d+)-(\d+)$")
 
 class CalendarDataRequest:
     """How calendar-data is to be returned: as stored, expanded (RFC 4791
-    9.6.5), or with the overrides limited to a range (9.6.6)."""
+    9.6.5), with the overrides limited to a range (9.6.6), and with only the
+    components and properties asked for (9.6.1)."""
 
     def __init__(self, prop: xml.Element | None) -> None:
         self.expand: query.TimeRange | None = None
         self.limit: query.TimeRange | None = None
+        self.selection: CompSelection | None = None
         if prop is not None:
             data = prop.find(caldav("calendar-data"))
             if data is not None:
+                check_calendar_data_type(data)
+                self.selection = parse_selection(data)
                 expand_el = data.find(caldav("expand"))
                 if expand_el is not None:
                     self.expand = parse_expand(expand_el)
@@ -70,18 +81,20 @@ class CalendarDataRequest:
 
     @property
     def transforms(self) -> bool:
-        return self.expand is not None or self.limit is not None
+        return self.expand is not None or self.limit is not None or self.selection is not None
 
     def render(self, row: ObjectRow) -> xml.Element:
         assert row.data is not None
+        if not self.transforms:
+            return xml.element(caldav("calendar-data"), row.data.decode("utf-8"))
+        cal = parse_calendar(row.data)
         if self.expand is not None:
-            text = expand(parse_calendar(row.data), self.expand).to_ical().decode("utf-8")
+            cal = expand(cal, self.expand)
         elif self.limit is not None:
-            limited = limit_recurrence_set(parse_calendar(row.data), self.limit)
-            text = limited.to_ical().decode("utf-8")
-        else:
-            text = row.data.decode("utf-8")
-        return xml.element(caldav("calendar-data"), text)
+            cal = limit_recurrence_set(cal, self.limit)
+        if self.selection is not None:
+            cal = select(cal, self.selection)
+        return xml.element(caldav("calendar-data"), cal.to_ical().decode("utf-8"))
 
 
 def _object_propstat(

@@ -41,24 +41,25 @@ byte through any relay; quoted-printable keeps the text readable in a raw view.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
 from email.utils import format_datetime
 from enum import StrEnum
 
 from icalendar import vCalAddress
 from icalendar.cal import Component
 
+from caldav_sched.domain.rsvp import answer_links
 from caldav_sched.domain.scheduling import ItipMessage, Method, canonical_partstat, same_address
 from caldav_sched.domain.scheduling.addresses import mailbox
 from caldav_sched.domain.scheduling.components import attendee_lines
 
-from .headers import display_name, header_address, scrub
+from .headers import MAIL_POLICY, display_name, header_address, scrub
 from .summary import (
     NO_TITLE,
     Person,
@@ -74,8 +75,9 @@ from .tokens import is_token, token_address
 from .when import describe_moment, describe_recurrence, describe_when
 from .wire import FROM_ORGANIZER, serialize, wire_calendar
 
-# SMTP: the default policy with CRLF line ends, what a mail server expects.
-POLICY = SMTP
+# SMTP's policy (CRLF line ends, what a mail server expects); the Subject
+# never folds right after its colon.
+POLICY = MAIL_POLICY
 ATTACHMENT_NAME = "invite.ics"
 AUTO_SUBMITTED = "auto-generated"
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
@@ -119,6 +121,7 @@ def render_imip(
     changes: Sequence[str] = (),
     service_name: str = "caldav_sched",
     is_update: bool | None = None,
+    rsvp_url: str | None = None,
 ) -> EmailMessage:
     """Build the iMIP mail for ``message``.
 
@@ -131,6 +134,8 @@ def render_imip(
     ``changes`` given, unless the engine's reason says the attendee was just
     added"; ``is_update`` overrides the guess (e.g. with whether the
     attendee's token already existed, CCS's rule).
+    ``rsvp_url`` (the attendee's answer page) adds Accept, Maybe and Decline
+    links to the text and HTML bodies of a REQUEST.
     Raises ValueError for a naive ``now``, a malformed token or Message-ID,
     or a recipient that is not a mailbox.
     """
@@ -154,6 +159,8 @@ def render_imip(
         organizer_name=organizer_name,
     )
     summary = build_summary(message, comp, action, parties, changes)
+    if rsvp_url and method is Method.REQUEST:
+        summary = dataclasses.replace(summary, answer_links=answer_links(rsvp_url))
     msg_id = _message_id(message_id)
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(

@@ -4,8 +4,10 @@ Owns the plain-text and HTML bodies (CalConnect iMIP best practices: the
 mail must make sense to a reader whose client shows no RSVP buttons).
 The facts are gathered once into a ``Summary`` from the engine's calendar
 (before the ORGANIZER rewrite, so real addresses are shown), then written
-out twice.  Every value from the calendar is escaped in the HTML; nothing is
-turned into a link, so a crafted URL or DESCRIPTION cannot become one.
+out twice.  Every value from the calendar is escaped in the HTML; nothing
+from it is turned into a link, so a crafted URL or DESCRIPTION cannot become
+one.  The only links are the answer page's (``answer_links``), which the
+server makes from its own ``public_url`` and the reply token.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ PARTSTAT_WORDS = {
 }
 ROLE_WORDS = {"CHAIR": "chair", "OPT-PARTICIPANT": "optional", "NON-PARTICIPANT": "for information"}
 NO_TITLE = "(no title)"
+ANSWER_WORDS = {"accepted": "Accept", "tentative": "Maybe", "declined": "Decline"}
+ANSWER_INTRO = "Answer on the web, from any mail program:"
 MAX_ROW = 2000
 
 
@@ -67,6 +71,8 @@ class Summary:
     changes: tuple[str, ...] = ()
     cancelled: bool = False  # the event is cancelled for the reader
     extra: tuple[tuple[str, str], ...] = ()
+    # (answer name, URL) for the answer page; empty: no links.
+    answer_links: tuple[tuple[str, str], ...] = ()
 
 
 def primary_component(calendar: Calendar) -> Component | None:
@@ -138,6 +144,9 @@ def write_text(summary: Summary) -> str:
     lines += [f"{label + ':':<{width}}{value}" for label, value in rows]
     if summary.occurrence_note:
         lines += ["", summary.occurrence_note]
+    if summary.answer_links:
+        lines += ["", ANSWER_INTRO]
+        lines += [f"  {ANSWER_WORDS.get(name, name)}: {url}" for name, url in summary.answer_links]
     if summary.attendees:
         lines += ["", "Attendees:"]
         lines += [f"  - {scrub(_attendee_text(p), MAX_ROW)}" for p in summary.attendees]
@@ -171,6 +180,12 @@ def write_html(summary: Summary) -> str:
     ]
     if summary.occurrence_note:
         parts.append(f"<p>{e(summary.occurrence_note)}</p>")
+    if summary.answer_links:
+        links = " &middot; ".join(
+            f'<a href="{e(url)}" style="font-weight:bold">{e(ANSWER_WORDS.get(name, name))}</a>'
+            for name, url in summary.answer_links
+        )
+        parts.append(f"<p>{e(ANSWER_INTRO)} {links}</p>")
     if summary.attendees:
         parts += ["<h3>Attendees</h3>", "<ul>"]
         parts += [f"<li>{e(scrub(_attendee_text(p), MAX_ROW))}</li>" for p in summary.attendees]

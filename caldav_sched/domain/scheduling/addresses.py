@@ -23,6 +23,9 @@ MAILTO = "mailto:"
 _MAILBOX = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$|^[^@\s<>\"]+@[^@\s<>\".]+$")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def normalize_address(value: object) -> str:
     """Return the comparable form of a calendar user address.
 
@@ -58,10 +61,23 @@ def mailbox(value: object) -> str | None:
 
 
 def is_mailable(value: object) -> bool:
-    """True when the address is a ``mailto:`` URI with a plausible mailbox.
+    """True when the address is a ``mailto:`` URI with a mailbox mail can reach.
 
     The engine marks other attendees with SCHEDULE-STATUS 3.7 (RFC 6638
     §3.2.9, invalid calendar user) instead of planning a message to them.
+    Besides the loose shape above: no control characters, an ASCII local
+    part (a non-ASCII one needs SMTPUTF8, which delivery does not use) and
+    a domain that has an IDNA form.
     """
     box = mailbox(value)
-    return box is not None and bool(_MAILBOX.match(box))
+    if box is None or not _MAILBOX.match(box) or _CONTROL.search(box):
+        return False
+    local, _, domain = box.partition("@")
+    if not local.isascii():
+        return False
+    if not domain.isascii():
+        try:
+            domain.encode("idna")
+        except UnicodeError:
+            return False
+    return True

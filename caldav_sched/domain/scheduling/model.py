@@ -42,8 +42,10 @@ class ScheduleStatus(StrEnum):
 
     The engine writes PENDING when it plans a message and INVALID_ADDRESS for
     an address nobody can deliver to; delivery moves PENDING on to SENT
-    (handed to SMTP), DELIVERED (a local inbox, or a reply proved it) or
-    NOT_DELIVERED (gave up).
+    (handed to SMTP), DELIVERED (a local inbox, or a reply proved it),
+    NOT_DELIVERED (gave up) or NO_WAY_TO_DELIVER (the file transport: the
+    message was written to a file and handed to no mail system, which RFC
+    6638 words as "not able to find a way to deliver the message").
     """
 
     PENDING = "1.0"
@@ -51,6 +53,7 @@ class ScheduleStatus(StrEnum):
     DELIVERED = "1.2"
     INVALID_ADDRESS = "3.7"
     NOT_DELIVERED = "5.1"
+    NO_WAY_TO_DELIVER = "5.2"
 
 
 class RefusalCode(StrEnum):

@@ -216,8 +216,10 @@ def _updated_line(
     status = _request_status(rcomp)
     if status is not None:
         line.params[SCHEDULE_STATUS] = status
-    elif param(line, SCHEDULE_STATUS) in (ScheduleStatus.PENDING, ScheduleStatus.SENT):
-        # An answer proves the invitation arrived.
+    elif param(line, SCHEDULE_STATUS) in (
+        ScheduleStatus.PENDING, ScheduleStatus.SENT, ScheduleStatus.NO_WAY_TO_DELIVER
+    ):
+        # An answer proves the invitation arrived (however it was carried).
         line.params[SCHEDULE_STATUS] = ScheduleStatus.DELIVERED.value
     line.params[REPLY_SEQ] = str(seq)
     line.params[REPLY_STAMP] = format_utc(stamp)

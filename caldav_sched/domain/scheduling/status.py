@@ -2,7 +2,8 @@
 
 Owns the one write the delivery layer makes after the engine has planned:
 moving an attendee's SCHEDULE-STATUS on (RFC 6638 §3.2.9) from 1.0 pending
-to 1.1 sent, 1.2 delivered, 3.7 invalid address or 5.1 not delivered, so
+to 1.1 sent, 1.2 delivered, 3.7 invalid address, 5.1 not delivered or 5.2
+no way to deliver (written to a file by the file transport), so
 the organizer's client shows what happened (anchors 6.8 #51-52).
 """
 

@@ -15,6 +15,9 @@ Public API
     the MIME tree, a ``Bounce`` for a DSN reporting a failure, and notes on
     whatever was skipped.  Raises ``NotMail`` only for bytes that are not a
     mail at all; a bad part is a note, never an exception.
+``require_mail(raw)``
+    Raises ``NotMail`` unless the bytes open with a mail header block
+    (headers only: the check before a pipe's message is stored).
 ``token_candidates(mail, *, envelope_recipients, from_address) -> tuple[str, ...]``
     The reply tokens in our plus-addresses, most trusted first: envelope
     RCPT TO, Delivered-To, X-Original-To, To, Cc (anchors 6.2 #12).
@@ -32,7 +35,7 @@ counts as a calendar), ``calendars`` (decoding, repairs, digest),
 from __future__ import annotations
 
 from .model import Bounce, CalendarPart, FailedRecipient, InboundMail, NotMail, Recipients
-from .reader import bounce_token_candidates, read_mail, token_candidates
+from .reader import bounce_token_candidates, read_mail, require_mail, token_candidates
 
 __all__ = [
     "Bounce",
@@ -43,5 +46,6 @@ __all__ = [
     "Recipients",
     "bounce_token_candidates",
     "read_mail",
+    "require_mail",
     "token_candidates",
 ]

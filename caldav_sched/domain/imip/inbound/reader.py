@@ -67,6 +67,17 @@ def read_mail(raw: bytes, *, max_calendar_size: int = DEFAULT_MAX_CALENDAR_SIZE)
     )
 
 
+def require_mail(raw: bytes) -> None:
+    """Raise ``NotMail`` unless *raw* opens with a mail header block.
+
+    Reads the headers only: the cheap test ``ingest`` makes before it stores
+    anything, so that a pipe hands back what is not mail at all (exit 65).
+    """
+    msg = _parse_headers(BytesParser(policy=policy.default), bytes(raw))
+    if not any(str(key).lower() in MAIL_FIELDS for key in msg.keys()):
+        raise NotMail("no RFC 5322 header block")
+
+
 def token_candidates(
     mail: InboundMail, *, envelope_recipients: Sequence[str], from_address: str
 ) -> tuple[str, ...]:
