@@ -330,6 +330,7 @@ async def _record_bounce(services: Services, bounce: Bounce) -> Verdict:
             await record_schedule_status(
                 conn,
                 collection_id=p["collection_id"],
+                owner_id=p.get("owner_id"),
                 uid=p["uid"],
                 attendee=p["recipient"],
                 status=str(ScheduleStatus.NOT_DELIVERED),
