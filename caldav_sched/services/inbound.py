@@ -47,7 +47,8 @@ from caldav_sched.domain.scheduling import (
     record_counter,
     uid_of,
 )
-from caldav_sched.domain.timespan import exceeds_instances_per_year, time_index
+from caldav_sched.domain.time_index import time_index
+from caldav_sched.domain.timespan import exceeds_instances_per_year
 from caldav_sched.services import Services, local_delivery, scheduling
 from caldav_sched.services import users as user_service
 from caldav_sched.services.delivery import job_of_message_id, record_schedule_status
@@ -440,7 +441,7 @@ async def apply_token_reply(
                 services, token, "REPLY", f"{lead}already applied: the same reply arrived before"
             )
         data = serialise(result.stored)
-        index = time_index(result.stored)
+        index = time_index(result.stored, services.clock.now())
         now = services.timestamp()
         async with services.db.transaction() as conn:
             latest = await object_store.get_object(
@@ -456,9 +457,7 @@ async def apply_token_reply(
                 component=current.component,
                 etag=etag_for(data),
                 data=data,
-                span_start=index.span_start,
-                span_end=index.span_end,
-                instances=index.instances,
+                index=index,
                 modified_at=now,
                 schedule_tag=current.schedule_tag,
             )
