@@ -44,10 +44,12 @@ FLOATING_SLACK = timedelta(hours=14)
 SPAN_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
 RECURRING_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
-# How far around a query window the expander is asked to look: covers any
-# floating/all-day interpretation and the <= versus < differences between
-# the library's overlap test and RFC 4791 9.9; exact checks follow anyway.
-_WINDOW_SLACK = timedelta(days=1)
+# How far around a query window the expander is asked to look: covers an
+# all-day journal's day (RFC 4791 9.9 gives it DTSTART + P1D, the expander
+# sees a point), a floating or all-day value read in any zone (up to 14
+# hours off UTC) and the <= versus < differences between the library's
+# overlap test and RFC 4791 9.9; exact checks follow anyway.
+_WINDOW_SLACK = timedelta(days=2)
 
 # Instances one master may contribute to one window.  A minutely or secondly
 # rule can have millions; matching stops at the first hit anyway, and expand
