@@ -166,6 +166,7 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from caldav_sched.store.backup import backup
 
+    require_database(settings)
     pages = await backup(settings.storage.path, args.destination)
     if args.json:
         print(json.dumps({"destination": args.destination, "pages": pages}))

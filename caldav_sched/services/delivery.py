@@ -131,6 +131,7 @@ class ImipDelivery:
         await record_schedule_status(
             conn,
             collection_id=p["collection_id"],
+            owner_id=p.get("owner_id"),
             uid=p["uid"],
             attendee=p["recipient"],
             status=status,
@@ -150,13 +151,20 @@ async def record_schedule_status(
     recurrence_ids: tuple[str, ...] | None,
     only_from: tuple[str, ...],
     now: str,
+    owner_id: int | None = None,
 ) -> bool:
     """Move an attendee's SCHEDULE-STATUS on in the organizer's copy.
 
     Only from one of *only_from*, so a late report never overwrites what a
     reply already proved.  Returns whether the copy changed (new ETag).
+    The copy is looked for in the calendar the invitation was sent from,
+    then (the organizer may have moved it since) in any of *owner_id*'s.
     """
     name = await object_store.name_for_uid(conn, collection_id, uid)
+    if name is None and owner_id is not None:
+        moved = await object_store.find_owned_object(conn, owner_id, uid)
+        if moved is not None:
+            collection_id, name = moved.collection_id, moved.name
     if name is None:
         return False
     row = await object_store.get_object(conn, collection_id, name)

@@ -193,7 +193,7 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
             f"the reply token of {attendee} was revoked on {token.revoked_at} "
             "(the attendee was removed or the event cancelled)",
         )
-    expired = await _expiry(services, token)
+    expired = await token_expiry(services, token)
     if expired:
         return await _refuse(services, token, None, expired)
     if not mail.parts:
@@ -212,7 +212,7 @@ async def _decide(services: Services, row: InboundRow) -> Verdict:
     return chosen
 
 
-async def _expiry(services: Services, token: TokenRow) -> str:
+async def token_expiry(services: Services, token: TokenRow) -> str:
     """Why the token has expired ('' while it is good): ``[mail] token_grace_days``
     after the event's last instance ended.  An open-ended series never ends."""
     found, end = await object_store.owned_object_end(
@@ -329,6 +329,7 @@ async def _record_bounce(services: Services, bounce: Bounce) -> Verdict:
             await record_schedule_status(
                 conn,
                 collection_id=p["collection_id"],
+                owner_id=p.get("owner_id"),
                 uid=p["uid"],
                 attendee=p["recipient"],
                 status=str(ScheduleStatus.NOT_DELIVERED),
@@ -413,7 +414,7 @@ async def apply_token_reply(
     *via* (such as "answered on the web page") leads the history entry.
     """
     lead = f"{via}: " if via else ""
-    expired = await _expiry(services, token)
+    expired = await token_expiry(services, token)
     if expired:
         return await _refuse(services, token, "REPLY", f"{lead}{expired}")
     for _ in range(ATTEMPTS):

@@ -2,10 +2,11 @@
 
 The reply token in the page's address is the key (design.md "Mail
 addresses"): it names one (event, attendee).  A page is shown only for a
-known token whose attendee is still in the organizer's copy; a token revoked
-by a cancellation of the whole event shows the cancelled event without its
-buttons; anything else (unknown token, the attendee removed, the event
-deleted) is "not valid", with no detail.
+known, unexpired token whose attendee is still in the organizer's copy; a
+token revoked by a cancellation of the whole event shows the cancelled event
+without its buttons; anything else (unknown token, the attendee removed, the
+event deleted, the token expired by ``[mail] token_grace_days``) is "not
+valid", with no detail.
 
 An answer becomes an iTIP REPLY (``domain.rsvp.build_reply``) applied by
 ``inbound.apply_token_reply``, the same code that applies a mailed REPLY:
@@ -26,7 +27,7 @@ from caldav_sched.domain.imip import is_token
 from caldav_sched.domain.rsvp import InvitationView, build_reply, view_invitation
 from caldav_sched.domain.scheduling import RefusalCode
 from caldav_sched.services import Services
-from caldav_sched.services.inbound import apply_token_reply
+from caldav_sched.services.inbound import apply_token_reply, token_expiry
 from caldav_sched.store import itip as itip_store
 from caldav_sched.store import objects as object_store
 from caldav_sched.store import secrets as secret_store
@@ -68,21 +69,30 @@ class Answer:
 
 async def open_invitation(services: Services, token: str) -> Invitation | None:
     """The invitation behind *token*, or None when the page must say "not valid"."""
+    invitation, _ = await _find(services, token)
+    return invitation
+
+
+async def _find(services: Services, token: str) -> tuple[Invitation | None, str]:
+    """The invitation, or None and why not (for the log, never for the page)."""
     if not is_token(token):
-        return None
+        return None, "not a reply token"
     reader = services.db.reader()
     row = await itip_store.get_token(reader, token)
     if row is None:
-        return None
+        return None, "unknown reply token"
     stored = await object_store.find_owned_object(reader, row.owner_id, row.uid)
     if stored is None or stored.data is None:
-        return None
+        return None, "the event is gone"
     view = view_invitation(parse_calendar(stored.data), row.attendee)
     if view is None:
-        return None
+        return None, f"{row.attendee} is no longer invited"
     if row.revoked_at is not None and not view.cancelled:
-        return None  # the attendee was taken off the event
-    return Invitation(row, view)
+        return None, f"the reply token of {row.attendee} was revoked"
+    expired = await token_expiry(services, row)
+    if expired:
+        return None, expired
+    return Invitation(row, view), ""
 
 
 async def answer(
@@ -94,9 +104,9 @@ async def answer(
     seen_version: int,
 ) -> Answer:
     """Apply the page's answer for *token*; nothing changes unless it is APPLIED."""
-    invitation = await open_invitation(services, token)
+    invitation, why = await _find(services, token)
     if invitation is None:
-        return Answer(Outcome.GONE, "no such invitation", None)
+        return Answer(Outcome.GONE, why, None)
     if not invitation.answerable:
         return Answer(Outcome.CLOSED, "the event is cancelled", invitation)
     row = await object_store.find_owned_object(

@@ -8,7 +8,8 @@ in the address is the key, so they sit outside the DAV authentication.
 Modules: ``app`` (the sub-application, its routes and response headers),
 ``pages`` (the handlers), ``forms`` (the signed nonce against forged
 posts), ``limits`` (posts per client address), ``assets`` (the stylesheet
-and script, with cache headers), ``strings`` (every word the pages show).
+and script, with cache headers), ``strings`` (every word the pages show),
+``keys`` (what the sub-application holds).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from caldav_sched.services import Services
 
 from . import pages
 from .assets import Assets
-from .keys import ASSETS, LIMITER, PREFIX, SECRET, SERVICES, STRINGS
+from .keys import ASSETS, LIMITER, PREFIX, SECRET, SERVICES, STRINGS, SecretCache
 from .limits import RateLimiter
 from .strings import DEFAULT
 
@@ -57,7 +57,7 @@ def rsvp_app(settings: Settings, services: Callable[[], Services]) -> web.Applic
     app[ASSETS] = assets
     app[STRINGS] = DEFAULT
     app[LIMITER] = RateLimiter(settings.server.rsvp_posts_per_minute)
-    app[SECRET] = []
+    app[SECRET] = SecretCache()
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("caldav_sched.web", "templates"),

@@ -17,5 +17,12 @@ PREFIX = web.AppKey("rsvp_prefix", str)
 ASSETS = web.AppKey("rsvp_assets", Assets)
 STRINGS = web.AppKey("rsvp_strings", Strings)
 LIMITER = web.AppKey("rsvp_limiter", RateLimiter)
-# The form secret, read from the database on first use (a one-item cache).
-SECRET = web.AppKey("rsvp_secret", list)
+
+
+class SecretCache:
+    """The form secret, read from the database on first use (it never changes)."""
+
+    value: bytes | None = None
+
+
+SECRET = web.AppKey("rsvp_secret", SecretCache)

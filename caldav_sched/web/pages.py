@@ -34,9 +34,9 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 async def _secret(request: web.Request) -> bytes:
     cache = request.app[SECRET]
-    if not cache:
-        cache.append(await rsvp_service.form_secret(request.app[SERVICES]()))
-    return cache[0]
+    if cache.value is None:
+        cache.value = await rsvp_service.form_secret(request.app[SERVICES]())
+    return cache.value
 
 
 def _now(request: web.Request) -> int:

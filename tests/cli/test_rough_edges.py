@@ -170,6 +170,11 @@ def test_a_command_where_there_is_no_database_refuses_and_creates_nothing(tmp_pa
     assert f"no database at {expected}" in done.stderr
     assert "caldav-sched migrate" in done.stderr
     assert list(elsewhere.iterdir()) == [], "no ./var/ made in passing"
+    backup = subprocess.run(
+        [sys.executable, "-m", "caldav_sched", "backup", "copy.sqlite3"],
+        capture_output=True, text=True, cwd=elsewhere, env=ENV,
+    )
+    assert backup.returncode == 1 and f"no database at {expected}" in backup.stderr
 
 
 def test_ingest_where_there_is_no_database_asks_the_mail_system_to_retry(tmp_path):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+from urllib.parse import urlsplit
+
+from tests.conftest import basic
+
 CAL = "/home/alice/calendar/event/"
 
 
@@ -45,3 +50,22 @@ WALKTHROUGH_PUT = (
     "END:VEVENT\n"
     "END:VCALENDAR\n"
 )
+
+
+class SyncClient:
+    """A blocking HTTP client as alice, for hypothesis tests (one connection per request)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.url = url.rstrip("/")
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+
+    def __call__(self, method: str, path: str, body: str | bytes | None = None, **headers: str):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body,
+                         headers={"Authorization": basic("alice"), **headers})
+            response = conn.getresponse()
+            return response.status, response.getheader("ETag"), response.read()
+        finally:
+            conn.close()

@@ -339,6 +339,13 @@ async def test_calendar_moves_that_are_refused(two_calendars, source, destinatio
     assert (await two_calendars.request("PROPFIND", WORK, headers={"Depth": "0"}))[0] == 207
 
 
+async def test_a_calendar_moved_below_another_breaks_the_location_rule(two_calendars):
+    """RFC 4791 5.3.2.1 (MOVE): CALDAV:calendar-collection-location-ok."""
+    status, _, body = await move(two_calendars, WORK, CAL + "nested/")
+    assert status == 403
+    assert error_condition(body) == "{urn:ietf:params:xml:ns:caldav}calendar-collection-location-ok"
+
+
 async def test_copy_of_a_calendar_is_refused(two_calendars):
     status, _, _ = await copy(two_calendars, WORK, "/home/alice/calendar/twin/")
     assert status == 403

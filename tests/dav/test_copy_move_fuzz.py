@@ -7,15 +7,11 @@ another server), and a refused request leaves the source as it was.
 
 from __future__ import annotations
 
-import http.client
-from urllib.parse import urlsplit
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import basic
-from tests.dav.helpers import CAL, event
+from tests.dav.helpers import CAL, SyncClient, event
 
 SOURCE = CAL + "fuzz.ics"
 WORK = "/home/alice/calendar/work/"
@@ -47,26 +43,9 @@ def mutated(draw: st.DrawFn, samples: list[str]) -> str:
     return text
 
 
-class Client:
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.url = url.rstrip("/")
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-
-    def __call__(self, method: str, path: str, body: str | None = None, **headers: str):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body,
-                         headers={"Authorization": basic("alice"), **headers})
-            response = conn.getresponse()
-            return response.status, response.getheader("ETag"), response.read()
-        finally:
-            conn.close()
-
-
 @pytest.fixture
-def client(server) -> Client:
-    client = Client(server.url)
+def client(server) -> SyncClient:
+    client = SyncClient(server.url)
     assert client("MKCALENDAR", WORK)[0] == 201
     return client
 

@@ -84,3 +84,28 @@ async def test_moving_a_scheduled_event_keeps_answers_and_sends_nothing(office):
     assert read(update).method == "REQUEST" and read(update).sequence == 1
     _, _, b_copy = await b.copy_of("meeting")
     assert "20180711T180000Z" in b_copy
+
+
+def schedule_status(body: str, address: str) -> str | None:
+    line = next(l for l in body.split("\r\n") if l.startswith("ATTENDEE") and address in l)
+    return line.split("SCHEDULE-STATUS=")[1].split(";")[0].split(":")[0] if "SCHEDULE-STATUS=" in line else None
+
+
+async def test_delivery_status_reaches_an_event_moved_while_its_mail_waited(office):
+    """SCHEDULE-STATUS (RFC 6638 3.2.9) lands on the organizer's copy wherever it went."""
+    server, sink = office
+    a = Client(server, "A")
+    sink.stop()  # the mail system is down: the invitation waits in the queue
+    assert (await a("PUT", HOME_CAL, event("dan@elsewhere.example")))[0] == 201
+    assert (await a("MKCALENDAR", WORK_CAL))[0] == 201
+    assert (await a("MOVE", HOME_CAL, Destination=WORK_CAL + "meeting.ics"))[0] == 201
+    sink.start()
+    [invitation] = sink.wait_for(1, timeout=20)
+    assert invitation.recipients == ["dan@elsewhere.example"]
+    deadline = time.monotonic() + 10
+    while True:
+        _, _, body = await a("GET", WORK_CAL + "meeting.ics")
+        if schedule_status(body, "dan@elsewhere.example") == "1.1":
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)

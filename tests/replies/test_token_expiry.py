@@ -136,5 +136,6 @@ def test_the_answer_page_follows_the_same_rule(organizer):
         server.services, token, "ACCEPTED", comment=None, seen_version=0
     ))
 
-    assert answer.outcome == rsvp.Outcome.REFUSED and "has expired" in answer.reason
+    assert answer.outcome == rsvp.Outcome.GONE and "has expired" in answer.reason
+    assert server.call(rsvp.open_invitation(server.services, token)) is None  # the page is a 404
     assert server.call(_copy(server.services, "budget")) == before

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,23 @@ async def invited(tmp_path, smtp_sink):
         yield await invite(server, smtp_sink)
     finally:
         server.stop()
+
+
+SCREENSHOT_FOLDERS: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save their screenshots ($RSVP_SCREENSHOTS, else a temp folder)."""
+    chosen = os.environ.get("RSVP_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("rsvp-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    SCREENSHOT_FOLDERS.append(folder)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for folder in SCREENSHOT_FOLDERS:
+        if folder.is_dir() and any(folder.iterdir()):
+            shots = sorted(p.name for p in folder.glob("*.png"))
+            terminalreporter.write_line(f"RSVP page screenshots ({len(shots)}): {folder}")

@@ -40,17 +40,6 @@ needs_browser = pytest.mark.skipif(
 pytestmark = needs_browser
 
 
-@pytest.fixture(scope="session")
-def screenshots(tmp_path_factory, request) -> Path:
-    chosen = os.environ.get("RSVP_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("rsvp-screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and any(folder.iterdir()):
-        reporter.write_line(f"RSVP page screenshots: {folder}")
-
-
 def browser(width: int, height: int, *, javascript: bool = True, zone: str = "Asia/Tokyo"):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -265,7 +265,8 @@ async def gone(url: str, post: bool = False) -> None:
     assert "Main Event" not in page.html and "example.com" not in page.html
 
 
-@pytest.mark.parametrize("how", ["unknown", "malformed", "attendee removed", "event deleted"])
+@pytest.mark.parametrize("how", ["unknown", "malformed", "attendee removed", "event deleted",
+                                 "expired"])
 async def test_an_invitation_no_longer_valid_is_a_404_that_tells_nothing(invited, how):
     url = invited.pages["c@example.com"]
     root = url.rsplit("/", 1)[0]
@@ -278,6 +279,9 @@ async def test_an_invitation_no_longer_valid_is_a_404_that_tells_nothing(invited
         without_c = "\r\n".join(l for l in body.split("\r\n") if "c@example.com" not in l)
         assert (await invited.organizer.request("PUT", without_c, {"If-Match": etag}))[0] == 204
         invited.sink.wait_for(3)  # C's CANCEL
+    elif how == "expired":
+        # [mail] token_grace_days (30) after the event ended.
+        invited.server.services.clock.offset += timedelta(days=31)
     else:
         assert (await invited.organizer.request("DELETE"))[0] == 204
     before = len(invited.history())

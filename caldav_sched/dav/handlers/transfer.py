@@ -19,6 +19,7 @@ from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import (
     BadGateway,
     BadRequest,
+    CalendarCollectionLocationOk,
     Conflict,
     Forbidden,
     NoUidConflict,
@@ -142,7 +143,7 @@ async def _move_calendar(
     if depth != "infinity":
         raise BadRequest("a MOVE of a collection moves all of it (Depth: infinity)")
     if target.kind != "collection":
-        raise Forbidden("a calendar moves to another place in your calendar home")
+        raise CalendarCollectionLocationOk("a calendar moves to another place in your calendar home")
     assert target.collection is not None
     outcome = await move_service.move_calendar(
         ctx.services,
