@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lxml import etree
 
-from bench.workload import Event, make_events, updated
+from bench.workload import Event, make_workload, updated
 
 DAV = "{DAV:}"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -75,6 +75,20 @@ class Phase:
     loadgen_cpu_ms_per_request: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def p50_us_per_match(self) -> float | None:
+        """p50 latency per returned object (query phases, which record their matches)."""
+        matches = self.statuses.get("matches")
+        return self.p50_ms * 1000 / matches if matches else None
+
+    @property
+    def cpu_us_per_match(self) -> float | None:
+        """Server CPU per returned object (query phases, which record their matches)."""
+        matches = self.statuses.get("matches")
+        if not matches or self.cpu_ms_per_request is None:
+            return None
+        return self.cpu_ms_per_request * 1000 / matches
 
 
 @dataclass
@@ -250,6 +264,15 @@ def _sync_token(body: bytes) -> str:
     return (token.text or "") if token is not None else ""
 
 
+def _freebusy_query(start: datetime, end: datetime) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f'<C:time-range start="{start:%Y%m%dT%H%M%SZ}" end="{end:%Y%m%dT%H%M%SZ}"/>'
+        "</C:free-busy-query>"
+    ).encode()
+
+
 def _calendar_query(start: datetime, end: datetime) -> bytes:
     fmt = "%Y%m%dT%H%M%SZ"
     return (
@@ -337,6 +360,7 @@ async def run_workload(
     create_budget: float | None = None,
     now: datetime | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    workload: str = "standard",
 ) -> Result:
     """Store *n* events in *target* and measure every phase at concurrency *c*.
 
@@ -346,7 +370,7 @@ async def run_workload(
     they go straight into the server's storage, else by PUT.
     """
     year_start, month_start, month_end = year_window(now)
-    events = make_events(n, seed=seed, year_start=year_start, organizer=target.organizer)
+    events = make_workload(workload, n, seed=seed, year_start=year_start, organizer=target.organizer)
     result = Result(target.name, n, c)
     client = Client(target, c)
     etags: dict[str, str] = {}
@@ -589,6 +613,33 @@ async def _dav_phases(
             meter.expect(count == expected, f"calendar-query: {count} objects, expected {expected}")
     result.phases["calendar_query_month"] = meter.done()
     result.phases["calendar_query_month"].statuses["matches"] = expected
+
+    # -- calendar-query, the month's second week ---------------------------------------------
+    meter = Meter("calendar_query_week", target.pid)
+    week_start = month_start + timedelta(days=7)
+    week_end = week_start + timedelta(days=7)
+    expected = sum(1 for e in live.values() if e.overlaps(week_start, week_end))
+    query = _calendar_query(week_start, week_end)
+    for _ in range(repeats):
+        status, _, body = await client.request(
+            "REPORT", target.url, meter, data=query, headers={**xml_headers, "Depth": "1"}
+        )
+        meter.expect(status == 207, f"calendar-query (week): {status}")
+        if status == 207:
+            count = len(_ok_responses(body))
+            meter.expect(count == expected, f"calendar-query (week): {count} objects, expected {expected}")
+    result.phases["calendar_query_week"] = meter.done()
+    result.phases["calendar_query_week"].statuses["matches"] = expected
+
+    # -- free-busy-query, one month ----------------------------------------------------------
+    meter = Meter("freebusy_month", target.pid)
+    query = _freebusy_query(month_start, month_end)
+    for _ in range(repeats):
+        status, _, body = await client.request(
+            "REPORT", target.url, meter, data=query, headers={**xml_headers, "Depth": "1"}
+        )
+        meter.expect(status == 200 and b"BEGIN:VFREEBUSY" in body, f"free-busy-query: {status}")
+    result.phases["freebusy_month"] = meter.done()
 
     # -- sync-collection: initial, then after 10 changes ------------------------------------
     meter = Meter("sync_initial", target.pid, target.cpu_pids)

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bench.harness import basic_auth, memory_kib, percentile, year_window
+from bench.harness import basic_auth, cpu_seconds, memory_kib, percentile, year_window
 from bench.servers import EMAIL, PASSWORD, USER, start_caldav_sched
 from bench.workload import make_events
 
@@ -248,6 +248,7 @@ async def run(clients: int, seconds: float, objects: int) -> dict:
             sampler = asyncio.create_task(_sample_rss(pid, samples, stop))
             deadline = time.monotonic() + seconds
             started = time.monotonic()
+            cpu_before = cpu_seconds(pid)
 
             async def drive(client: LoadClient) -> None:
                 while time.monotonic() < deadline:
@@ -255,6 +256,7 @@ async def run(clients: int, seconds: float, objects: int) -> dict:
 
             await asyncio.gather(*(drive(c) for c in load_clients))
             elapsed = time.monotonic() - started
+            cpu_after = cpu_seconds(pid)
             stop.set()
             await sampler
             rss_end, hwm = memory_kib(pid)
@@ -271,6 +273,10 @@ async def run(clients: int, seconds: float, objects: int) -> dict:
             "p50_ms": round(percentile(every, 0.50) * 1000, 1),
             "p99_ms": round(percentile(every, 0.99) * 1000, 1),
             "max_ms": round(max(every, default=0) * 1000, 1),
+            # Server CPU in the load phase, in cores: below one on a machine
+            # busy with other work means the server waited for a core.
+            "server_cpu_cores": (round((cpu_after - cpu_before) / elapsed, 2)
+                                 if cpu_before is not None and cpu_after is not None else None),
             "rss_mib": {
                 "after_seeding": round((rss_before or 0) / 1024, 1),
                 "peak": round(max(samples, default=0) / 1024, 1),
@@ -316,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
           f"max {result['max_ms']} ms; {result['conflicts_412']} writes answered 412 and re-read")
     rss = result["rss_mib"]
     print(f"server RSS: {rss['after_seeding']} MiB after seeding, peak {rss['peak']} MiB, "
-          f"{rss['end']} MiB at the end; server log errors: {result['server_log_errors']}")
+          f"{rss['end']} MiB at the end; server CPU {result['server_cpu_cores']} cores; "
+          f"server log errors: {result['server_log_errors']}")
     for kind, k in result["kinds"].items():
         print(f"  {kind:16} {k['requests']:7} requests {k['errors']:5} errors "
               f"p50 {k['p50_ms']:8.1f} ms  p99 {k['p99_ms']:8.1f} ms")

@@ -3,6 +3,7 @@
     python -m bench.run                      # N = 1,000 and 10,000, C = 16, all servers
     python -m bench.run --sizes 1000 --no-peers --no-itip   # a quick look at caldav_sched
     python -m bench.run --servers radicale xandikos --no-itip   # the peers only
+    python -m bench.run --workload lived-in --no-peers --no-itip --baseline /tmp/main-tree
 
 caldav_sched, Radicale 3.9.0 and Xandikos 0.4.10 (installed from PyPI into
 ``bench/.peers`` on first use) and a trivial aiohttp server (the framework's
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from bench import itip, servers
 from bench.harness import Result, run_workload
+from bench.workload import WORKLOADS
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,6 +39,10 @@ FIGURES = [
     ("propfind_depth1", "p50_ms", "PROPFIND Depth 1 p50 ms", False),
     ("multiget_100", "p50_ms", "multiget 100 p50 ms", False),
     ("calendar_query_month", "p50_ms", "calendar-query month p50 ms", False),
+    ("calendar_query_month", "p50_us_per_match", "... p50 us per returned object", False),
+    ("calendar_query_month", "cpu_us_per_match", "... server CPU us per returned object", False),
+    ("calendar_query_week", "p50_ms", "calendar-query week p50 ms", False),
+    ("freebusy_month", "p50_ms", "free-busy-query month p50 ms", False),
     ("sync_initial", "p50_ms", "sync initial p50 ms", False),
     ("sync_10_changes", "p50_ms", "sync 10 changes p50 ms", False),
     ("delete", "throughput", "DELETE /s", True),
@@ -47,9 +53,11 @@ FIGURES = [
 ]
 
 CALDAV_SCHED = "caldav_sched"
+# The code before a change (--baseline), measured in the same run.
+BEFORE = "caldav_sched before"
 CEILING = "aiohttp ceiling"
 PEER_NAMES = ("radicale", "xandikos")
-ALL_SERVERS = (CALDAV_SCHED, *PEER_NAMES, CEILING)
+ALL_SERVERS = (CALDAV_SCHED, BEFORE, *PEER_NAMES, CEILING)
 # --servers takes these names.
 SERVER_CHOICES = {"caldav_sched": CALDAV_SCHED, "radicale": "radicale", "xandikos": "xandikos",
                   "ceiling": CEILING}
@@ -73,8 +81,9 @@ def fmt(value: float | None) -> str:
 
 
 def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int) -> str:
-    names = [CALDAV_SCHED, *PEER_NAMES, CEILING]
-    header = ["figure (N=%s)" % f"{n:,}", *names, "vs best peer"]
+    before = BEFORE in results
+    names = [CALDAV_SCHED, *([BEFORE] if before else []), *PEER_NAMES, CEILING]
+    header = ["figure (N=%s)" % f"{n:,}", *names, "vs best peer", *(["now / before"] if before else [])]
     rows = [header]
     for phase, name, label, higher in FIGURES:
         values = {s: figure(results.get(s), phase, name) for s in names}
@@ -84,6 +93,10 @@ def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int
         if peers and ours:
             best = max(peers) if higher else min(peers)
             ratio = f"{(ours / best if higher else best / ours):.1f}x"
+        ratios = [ratio]
+        if before:
+            then = values[BEFORE]
+            ratios.append(f"{ours / then:.2f}x" if ours and then else "n/a")
         cells = []
         for s in names:
             if s not in results:
@@ -92,25 +105,25 @@ def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int
                 cells.append("unavailable")
             else:
                 cells.append(fmt(values[s]))
-        rows.append([label, *cells, ratio])
+        rows.append([label, *cells, *ratios])
     memory = ["server RSS MiB (end of run)"]
     for s in names:
         r = results.get(s)
         memory.append("not run" if s not in results
                       else fmt(r.rss_kib / 1024) if r and r.rss_kib else "n/a")
-    rows.append([*memory, ""])
+    rows.append([*memory, *[""] * (len(header) - len(memory))])
     own = ["RSS apart from SQLite's cache MiB"]
     for s in names:
         r = results.get(s)
         own.append("not run" if s not in results
                    else fmt(r.own_kib / 1024) if r and r.own_kib else "n/a")
-    rows.append([*own, ""])
+    rows.append([*own, *[""] * (len(header) - len(own))])
     checks = ["answer checks"]
     for s in names:
         r = results.get(s)
         checks.append("not run" if s not in results else "unavailable" if r is None
                       else ("pass" if r.ok else "FAIL"))
-    rows.append([*checks, ""])
+    rows.append([*checks, *[""] * (len(header) - len(checks))])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for index, row in enumerate(rows):
@@ -173,6 +186,7 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
         growth = (ours.own_kib - base.own_kib) / base.own_kib * 100
         check(f"server memory apart from SQLite's cache, N={large:,} vs N={small:,} within 20%",
               growth, growth <= 20, "%")
+    out += _per_returned_object_targets(ours, base, runs.get(large, {}).get(BEFORE), small, large)
     if ours and base and ours.rss_kib and base.rss_kib and small != large:
         growth = (ours.rss_kib - base.rss_kib) / base.rss_kib * 100
         out.append((f"(for reference) server RSS with the page cache, N={large:,} vs N={small:,}",
@@ -180,9 +194,39 @@ def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None
     return out
 
 
+def _per_returned_object_targets(
+    ours: Result | None, base: Result | None, before: Result | None, small: int, large: int
+) -> list[tuple[str, str, bool | None]]:
+    """The restated targets (lived-in workload): per returned object, one request at a time."""
+    out: list[tuple[str, str, bool | None]] = []
+
+    def check(label: str, value: float | None, ok: bool, unit: str) -> None:
+        out.append((label, "n/a" if value is None else f"{fmt(value)}{unit}", None if value is None else ok))
+
+    cpu = figure(ours, "calendar_query_month", "cpu_us_per_match")
+    check(f"calendar-query (month) server CPU <= 20 us per returned object (N={large:,})", cpu,
+          cpu is not None and cpu <= 20, " us")
+    week = figure(ours, "calendar_query_week", "p50_ms")
+    check(f"calendar-query (week) p50 <= 5 ms (N={large:,})", week, week is not None and week <= 5, " ms")
+    busy = figure(ours, "freebusy_month", "p50_ms")
+    check(f"free-busy-query (month) p50 <= 20 ms (N={large:,})", busy, busy is not None and busy <= 20, " ms")
+    if base is not None and small != large:
+        for name, label in (("p50_us_per_match", "p50"), ("cpu_us_per_match", "server CPU")):
+            now, then = figure(ours, "calendar_query_month", name), figure(base, "calendar_query_month", name)
+            growth = now / then if now and then else None
+            check(f"calendar-query (month) {label} per returned object, N={large:,} within 1.2x of "
+                  f"N={small:,}", growth, growth is not None and growth <= 1.2, "x")
+    if before is not None:
+        now, then = (figure(r, "put_create", "cpu_ms_per_request") for r in (ours, before))
+        growth = now / then if now and then else None
+        check(f"PUT create server CPU within 1.2x of the code before (N={large:,})", growth,
+              growth is not None and growth <= 1.2, "x")
+    return out
+
+
 async def run_size(
     n: int, c: int, peers: Path | None, log, create_budget: float, cache_kib: int | None = None,
-    only: set[str] | None = None,
+    only: set[str] | None = None, workload: str = "standard", baseline: Path | None = None,
 ) -> tuple[dict, dict]:
     """Every server (or those named in *only*) through the workload at N = *n*."""
     results: dict[str, Result | None] = {}
@@ -191,6 +235,8 @@ async def run_size(
     selected = set(ALL_SERVERS) if only is None else only
     peer_names = [name for name in PEER_NAMES if name in selected]
     starters = [(CALDAV_SCHED, lambda: servers.start_caldav_sched(storage=storage))]
+    if baseline is not None:
+        starters.append((BEFORE, lambda: servers.start_caldav_sched(baseline, BEFORE, storage=storage)))
     if peers is not None and peer_names:
         try:
             python = servers.peers_env(peers, log=log)
@@ -201,7 +247,7 @@ async def run_size(
                 unavailable[name] = f"not installed: {exc}"
                 results[name] = None
     starters.append((CEILING, servers.start_ceiling))
-    starters = [(name, start) for name, start in starters if name in selected]
+    starters = [(name, start) for name, start in starters if name in selected or name == BEFORE]
     for name, start in starters:
         log(f"N={n:,}: {name}")
         try:
@@ -212,8 +258,10 @@ async def run_size(
             results[name] = None
             continue
         try:
-            budget = None if name in (CALDAV_SCHED, CEILING) else create_budget
-            results[name] = await run_workload(running.target, n, c, log=log, create_budget=budget)
+            budget = None if name in (CALDAV_SCHED, BEFORE, CEILING) else create_budget
+            results[name] = await run_workload(
+                running.target, n, c, log=log, create_budget=budget, workload=workload
+            )
             if not results[name].ok:
                 log(f"  {name}: checks failed: {results[name].failures()[:5]}")
         except Exception as exc:  # noqa: BLE001
@@ -250,7 +298,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for n in args.sizes:
         runs[n], missing[n] = await run_size(
             n, args.concurrency, peers if n in peer_sizes else None, log, args.create_budget,
-            args.cache_kib, only,
+            args.cache_kib, only, args.workload, Path(args.baseline) if args.baseline else None,
         )
     itip_figures = None if args.no_itip else await itip.measure(args.itip_events, log=log)
     scale = None
@@ -261,7 +309,8 @@ async def main_async(args: argparse.Namespace) -> int:
         scale = (scale_n, *await scaleout.measure(scale_n, args.concurrency, log))
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [f"caldav_sched benchmark, {stamp}; {machine()}; C = {args.concurrency}", ""]
+    out = [f"caldav_sched benchmark, {stamp}; {machine()}; C = {args.concurrency}; "
+           f"workload {args.workload}", ""]
     for n in args.sizes:
         out += [table(runs[n], missing[n], n), ""]
         for name, reason in missing[n].items():
@@ -292,6 +341,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "date": stamp,
         "machine": machine(),
         "concurrency": args.concurrency,
+        "workload": args.workload,
         "runs": {str(n): {s: (r.to_json() if r else None) for s, r in runs[n].items()} for n in runs},
         "unavailable": {str(n): missing[n] for n in missing},
         "itip": itip_figures,
@@ -332,6 +382,12 @@ def main() -> None:
     parser.add_argument("--scaleout-size", type=int, default=None,
                         help="N for the PostgreSQL comparison (default: the smallest size)")
     parser.add_argument("--json", default=str(HERE / "results.json"))
+    parser.add_argument("--workload", choices=WORKLOADS, default="standard",
+                        help="standard: the events above; lived-in: a third of the objects all-day"
+                        " events, birthdays, series without end, floating times and tasks")
+    parser.add_argument("--baseline", default=None,
+                        help="a source tree of caldav_sched (such as main before a change) run as"
+                        " 'caldav_sched before' beside this one, with the same workload")
     parser.add_argument("--cache-kib", type=int, default=None,
                         help="caldav_sched's SQLite page cache per connection (storage.cache_size_kib);"
                         " a small one shows the memory growth that is not page cache")

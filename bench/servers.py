@@ -123,23 +123,30 @@ def caldav_sched_config(workdir: Path, port: int, **tables: dict[str, object]) -
     return path
 
 
-def start_caldav_sched(**tables: dict[str, object]) -> Running:
+def start_caldav_sched(
+    source: Path | None = None, name: str = "caldav_sched", **tables: dict[str, object]
+) -> Running:
+    """caldav_sched from this checkout, or from the source tree ``source`` (another
+    version of the code, such as the one before a change, measured in the same run)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-caldav-sched-"))
     port = free_port()
     config = caldav_sched_config(workdir, port, **tables)
     cli = [sys.executable, "-m", "caldav_sched"]
+    env = os.environ.copy()
+    if source is not None:
+        env["PYTHONPATH"] = str(source) + os.pathsep + env.get("PYTHONPATH", "")
     added = subprocess.run(
         cli + ["user", "add", USER, "--email", EMAIL, "--password-stdin", "--config", str(config)],
-        input=PASSWORD + "\n", text=True, capture_output=True, cwd=workdir,
+        input=PASSWORD + "\n", text=True, capture_output=True, cwd=workdir, env=env,
     )
     if added.returncode != 0:
         raise Unavailable(f"user add failed: {added.stderr.strip()}")
-    process, log_path = _spawn(cli + ["serve", "--config", str(config)], workdir)
+    process, log_path = _spawn(cli + ["serve", "--config", str(config)], workdir, env)
     root = f"http://127.0.0.1:{port}/"
     _wait_http(root, process, log_path)
-    target = Target("caldav_sched", f"{root}home/{USER}/calendar/event/", USER, PASSWORD,
+    target = Target(name, f"{root}home/{USER}/calendar/event/", USER, PASSWORD,
                     pid=process.pid, organizer=EMAIL, metrics_url=f"{root}metrics")
-    return Running("caldav_sched", process, target, workdir, {"http": port}, log_path)
+    return Running(name, process, target, workdir, {"http": port}, log_path)
 
 
 # -- the aiohttp ceiling -------------------------------------------------------------------

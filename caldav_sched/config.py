@@ -81,6 +81,26 @@ class InboundSettings:
 
 
 @dataclass(frozen=True)
+class ImapSettings:
+    """The mailbox replies are read from, for hosted mail (no consumer while host is empty)."""
+
+    host: str = ""
+    port: int = 993
+    security: str = "tls"
+    username: str = ""
+    password: str = ""
+    # Run at each login; its standard output is the password or OAuth2 token.
+    password_command: str = ""
+    auth: str = "login"
+    mailbox: str = "INBOX"
+    processed_mailbox: str = "caldav-sched-processed"
+    failed_mailbox: str = "caldav-sched-failed"
+    idle: bool = True
+    poll_interval: float = 60.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     max_attempts: int = 8
     backoff_base: float = 30.0
@@ -113,6 +133,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     inbound: InboundSettings = field(default_factory=InboundSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -122,6 +143,8 @@ _CHOICES = {
     ("server", "event_loop"): ("uvloop", "asyncio"),
     ("mail", "transport"): ("smtp", "file"),
     ("smtp", "security"): ("none", "starttls", "tls"),
+    ("imap", "security"): ("tls", "starttls", "none"),
+    ("imap", "auth"): ("login", "xoauth2"),
     ("log", "level"): ("debug", "info", "warning", "error"),
     ("log", "format"): ("text", "json"),
 }
@@ -214,7 +237,28 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("[queue] poll_interval: must be more than 0")
     if settings.limits.max_instances < 1:
         raise ConfigError("[limits] max_instances: must be at least 1")
+    _validate_imap(settings.imap)
     return settings
+
+
+def _validate_imap(imap: ImapSettings) -> None:
+    if not imap.host:
+        return
+    if not 0 < imap.port < 65536:
+        raise ConfigError(f"[imap] port: must be 1-65535, got {imap.port}")
+    if not imap.username:
+        raise ConfigError("[imap] username: needed when [imap] host is set")
+    if imap.password and imap.password_command:
+        raise ConfigError("[imap] password, password_command: set one of them, not both")
+    for key in ("mailbox", "processed_mailbox", "failed_mailbox"):
+        if not getattr(imap, key) or any(c in getattr(imap, key) for c in '\r\n"*%'):
+            raise ConfigError(f"[imap] {key}: not a mailbox name: {getattr(imap, key)!r}")
+        if not getattr(imap, key).isascii():
+            raise ConfigError(f"[imap] {key}: only ASCII mailbox names are supported")
+    if len({imap.mailbox, imap.processed_mailbox, imap.failed_mailbox}) < 3:
+        raise ConfigError("[imap] mailbox, processed_mailbox and failed_mailbox must differ")
+    if imap.poll_interval <= 0 or imap.timeout <= 0:
+        raise ConfigError("[imap] poll_interval and timeout: must be more than 0")
 
 
 def _validate_public_url(settings: Settings) -> Settings:

@@ -19,7 +19,8 @@ calendars grow.  The variables ``MALLOC_ARENA_MAX`` and
 
 Start-up says, in two lines, where the server listens, which database it
 uses (an absolute path: the default one is relative to the working
-directory), where mail goes, and whether the LMTP listener runs.
+directory), where mail goes, and whether the LMTP listener and the IMAP
+consumer run.
 
 Event loop: uvloop unless ``server.event_loop`` asks for asyncio's own (the
 daemon's costs are mostly the loop's and aiohttp's per request; libuv's
@@ -73,8 +74,17 @@ def start_lines(settings: Settings, *, event_loop: str, new_database: bool) -> l
         lmtp = f"LMTP on {Path(inbound.lmtp_socket).absolute()}"
     elif inbound.lmtp_host and inbound.lmtp_port:
         lmtp = f"LMTP on {inbound.lmtp_host}:{inbound.lmtp_port}"
+    elif settings.imap.host:
+        lmtp = "LMTP off"
     else:
         lmtp = "LMTP off (replies through `caldav-sched ingest`)"
+    imap = settings.imap
+    if imap.host:
+        # The consumer logs its own state changes (connected, IDLE or polling, faults).
+        lmtp += (
+            f"; IMAP mailbox {imap.mailbox} of {imap.username} at {imap.host}:{imap.port}"
+            f" ({imap.security}, {'IDLE' if imap.idle else 'polling'})"
+        )
     return [listening, f"{outbound}; {lmtp}"]
 
 

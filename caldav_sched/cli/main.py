@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import json
 import logging
@@ -410,6 +411,31 @@ async def cmd_inbound_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_imap_check(settings: Settings, args: argparse.Namespace) -> int:
+    from caldav_sched.mail.imap_check import check
+    from caldav_sched.mail.mailbox import ImapFault
+
+    try:
+        report = await check(settings.imap)
+    except ImapFault as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "problem": exc.kind, "error": str(exc)}))
+        print(f"caldav-sched: IMAP {exc.kind} problem: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"ok": True, **dataclasses.asdict(report)}, indent=2))
+        return 0
+    offered = [c for c in ("IDLE", "MOVE", "UIDPLUS") if c in report.capabilities]
+    print(f"logged in to {report.server} ({report.security}) as {report.username};"
+          f" the server offers {', '.join(offered) or 'neither IDLE nor MOVE'}")
+    print("mailboxes: " + ", ".join(report.mailboxes))
+    print(f"{report.mailbox}: {report.waiting} message(s) waiting")
+    for name, count in report.folders.items():
+        print(f"{name}: " + ("created at the first start of serve" if count is None
+                             else f"{count} message(s)"))
+    return 0
+
+
 def _event_dict(event: Any) -> dict[str, Any]:
     facts = event.facts
     return {
@@ -618,6 +644,15 @@ def build_parser() -> argparse.ArgumentParser:
     ilist = inbound.add_parser("list", parents=[common, listing], help="received messages, newest first")
     ilist.add_argument("--state", choices=("received", "applied", "refused"))
     ilist.set_defaults(func=cmd_inbound_list)
+
+    imap = commands.add_parser("imap", help="the mailbox replies are read from").add_subparsers(
+        dest="imap_command", metavar="ACTION", required=True
+    )
+    icheck = imap.add_parser(
+        "check", parents=[common, listing],
+        help="log in with [imap], list the mailboxes, count the messages waiting",
+    )
+    icheck.set_defaults(func=cmd_imap_check)
 
     event = commands.add_parser("event", help="events and their scheduling").add_subparsers(
         dest="event_command", metavar="ACTION", required=True

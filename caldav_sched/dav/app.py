@@ -25,7 +25,7 @@ from caldav_sched.config import Settings
 from caldav_sched.dav.context import DavContext
 from caldav_sched.dav.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from caldav_sched.dav.handlers import objects, outbox, properties, reports, transfer
-from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, REALM, SERVICES
+from caldav_sched.dav.keys import AUTHENTICATOR, HREFS, IMAP_CONSUMER, REALM, SERVICES
 from caldav_sched.dav.middleware import error_middleware, quiet_malformed_requests
 from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observe_middleware
 from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_middleware
@@ -35,6 +35,7 @@ from caldav_sched.queue.worker import WorkerPool
 from caldav_sched.services import Clock, Services, SystemClock
 from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.inbound import InboundProcessing
+from caldav_sched.mail.imap import ImapConsumer
 from caldav_sched.mail.inbound import LmtpListener
 from caldav_sched.services.users import Authenticator
 from caldav_sched.store.backend import make_database
@@ -200,7 +201,13 @@ def make_app(
         listener = LmtpListener(app[SERVICES])
         if listener.configured:
             await listener.start()
+        consumer = ImapConsumer(app[SERVICES])
+        if consumer.configured:
+            app[IMAP_CONSUMER] = consumer
+            await consumer.start()
         yield
+        if consumer.configured:
+            await consumer.stop()
         await listener.stop()
         if pool is not None:
             await pool.stop()
@@ -210,7 +217,8 @@ def make_app(
     app.cleanup_ctx.append(lifecycle)
     base = settings.server.base_path
     monitoring = Monitoring(
-        lambda: app[SERVICES], metrics, AddressSet(settings.server.monitoring_clients)
+        lambda: app[SERVICES], metrics, AddressSet(settings.server.monitoring_clients),
+        imap=lambda: app.get(IMAP_CONSUMER),
     )
     for prefix in ("", base) if base else ("",):
         for well_known_path in ("/.well-known/caldav", "/.well-known/caldav/"):

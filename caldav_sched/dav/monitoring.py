@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from caldav_sched.dav.proxy import AddressSet
+from caldav_sched.mail.imap import ConsumerState, ImapConsumer
 from caldav_sched.services import Services
 from caldav_sched.services import monitoring as monitoring_service
 from caldav_sched.services.monitoring import Health
@@ -84,7 +85,41 @@ def _number(value: float) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def render_metrics(metrics: RequestMetrics, health: Health | None) -> str:
+def imap_health(state: ConsumerState) -> dict[str, object]:
+    """The IMAP consumer's part of ``/healthz``."""
+    return {
+        "status": state.status,
+        "connected": state.connected,
+        "mode": state.mode or None,
+        "mailbox": state.mailbox,
+        "since": state.since.isoformat(timespec="seconds"),
+        "problem": state.problem,
+        "messages": {
+            "fetched": state.fetched, "stored": state.stored, "moved": state.moved,
+            "failed": state.failed, "duplicates": state.duplicates,
+        },
+    }
+
+
+def _imap_metrics(state: ConsumerState, family: Callable[[str, str, str], None], lines: list[str]) -> None:
+    family("caldav_sched_imap_connected", "gauge", "1 while the IMAP consumer is logged in, else 0.")
+    lines.append(f"caldav_sched_imap_connected {1 if state.connected else 0}")
+    family("caldav_sched_imap_up", "gauge", "1 unless the IMAP consumer is failing (see /healthz).")
+    lines.append(f"caldav_sched_imap_up {0 if state.problem else 1}")
+    family(
+        "caldav_sched_imap_messages_total", "counter",
+        "Mailbox messages by this process: fetched, stored, moved (to processed), failed"
+        " (filed in failed), duplicates (stored before).",
+    )
+    for outcome in ("fetched", "stored", "moved", "failed", "duplicates"):
+        lines.append(
+            f"caldav_sched_imap_messages_total{_labels(outcome=outcome)} {getattr(state, outcome)}"
+        )
+
+
+def render_metrics(
+    metrics: RequestMetrics, health: Health | None, imap: ConsumerState | None = None
+) -> str:
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str) -> None:
@@ -141,6 +176,8 @@ def render_metrics(metrics: RequestMetrics, health: Health | None) -> str:
         family("caldav_sched_inbound_messages", "gauge", "Inbound messages by state.")
         for state, count in sorted(health.totals.inbound.items()):
             lines.append(f"caldav_sched_inbound_messages{_labels(state=state)} {count}")
+    if imap is not None:
+        _imap_metrics(imap, family, lines)
     return "\n".join(lines) + "\n"
 
 
@@ -209,10 +246,22 @@ def observe_middleware(
 class Monitoring:
     """The ``/healthz`` and ``/metrics`` handlers."""
 
-    def __init__(self, services: Callable[[], Services], metrics: RequestMetrics, clients: AddressSet) -> None:
+    def __init__(
+        self,
+        services: Callable[[], Services],
+        metrics: RequestMetrics,
+        clients: AddressSet,
+        *,
+        imap: Callable[[], ImapConsumer | None] = lambda: None,
+    ) -> None:
         self._services = services
         self.metrics = metrics
         self.clients = clients
+        self._imap = imap
+
+    def _imap_state(self) -> ConsumerState | None:
+        consumer = self._imap()
+        return None if consumer is None else consumer.state
 
     def _check_client(self, request: web.Request) -> None:
         if request.remote not in self.clients:
@@ -244,12 +293,18 @@ class Monitoring:
                 for state in ("pending", "running", "retrying", "done", "failed")
             },
         }
+        imap = self._imap_state()
+        if imap is not None:
+            body["imap"] = imap_health(imap)
+            if imap.problem:
+                # CalDAV still works; replies from the mailbox do not.
+                body["status"] = "degraded"
         return web.json_response(body, dumps=lambda o: json.dumps(o, indent=2))
 
     async def metrics_text(self, request: web.Request) -> web.Response:
         self._check_client(request)
         health, _ = await self._health()
         return web.Response(
-            body=render_metrics(self.metrics, health).encode(),
+            body=render_metrics(self.metrics, health, self._imap_state()).encode(),
             headers={"Content-Type": PROMETHEUS_TYPE},
         )

@@ -99,7 +99,8 @@ def _instance_component(instance: Instance, recurring: bool) -> Component:
     for name in _RECURRENCE_PROPERTIES:
         component.pop(name, None)
     if recurring and instance.start is not None:
-        _set(component, "DTSTART", instance.start)
+        if "DTSTART" in component:  # a to-do may recur from its DUE alone
+            _set(component, "DTSTART", instance.start)
         end_name = _END_PROPERTY.get(component.name)
         if end_name is not None and end_name in component and instance.end is not None:
             _set(component, end_name, instance.end)

@@ -155,22 +155,26 @@ def component_type(flt: CompFilter) -> str | None:
     return None
 
 
-def plain_event_range(flt: CompFilter) -> TimeRange | None:
-    """The range of a ``VCALENDAR > VEVENT`` filter that tests nothing but a time-range.
+def indexed_filter(flt: CompFilter) -> tuple[str, TimeRange, bool] | None:
+    """What the time index answers of a filter: ``(component, time-range, alone)``.
 
-    Such a query is decided by the stored instance index alone
-    (``timespan.instance_index``); any other filter gives ``None``.
+    The first ``VCALENDAR > VEVENT|VTODO|VJOURNAL|VFREEBUSY`` comp-filter,
+    when it has a time-range (every match must have an instance in it, so
+    the index may drop any object without one).  ``alone`` is true when that
+    time-range is all the filter tests: the index then decides the object
+    without parsing it (``domain.time_index``).  None for other filters.
     """
-    if flt.name.upper() != "VCALENDAR" or flt.is_not_defined or flt.time_range is not None:
+    children = list(_indexable_children(flt))
+    if not children or children[0].time_range is None:
         return None
-    if flt.prop_filters or len(flt.comp_filters) != 1:
-        return None
-    child = flt.comp_filters[0]
-    if child.name.upper() != "VEVENT" or child.is_not_defined or child.time_range is None:
-        return None
-    if child.prop_filters or child.comp_filters:
-        return None
-    return child.time_range
+    child = children[0]
+    alone = (
+        not flt.prop_filters
+        and len(flt.comp_filters) == 1
+        and not child.prop_filters
+        and not child.comp_filters
+    )
+    return child.name.upper(), child.time_range, alone
 
 
 def span_test(rng: TimeRange) -> Callable[[Sequence[int]], bool]:
@@ -276,74 +280,119 @@ def _component_in_time_range(component: Component, rng: TimeRange, ctx: _Context
 def instance_overlaps(instance: Instance, rng: TimeRange, tz: tzinfo | None = None) -> bool:
     """RFC 4791 9.9: whether one VEVENT/VTODO/VJOURNAL instance overlaps ``rng``.
 
-    The table row is chosen by which properties the source component has;
-    the values come from the instance (its DTSTART, and DTEND/DUE or
-    DTSTART+DURATION shifted with it).
+    The table row is chosen by which properties the source component has
+    (:func:`instance_test`); the values come from the instance (its DTSTART,
+    and DTEND/DUE or DTSTART+DURATION shifted with it).
     """
+    test = instance_test(instance)
+    if test is None:
+        return False
+    first = None if test.first is None else to_utc(test.first, tz)
+    second = None if test.second is None else to_utc(test.second, tz)
+    return rule_holds(test.rule, first, second, rng)
+
+
+# The rows of the table in RFC 4791 9.9, as rules over two values (first,
+# second) of an instance.  Each is "a condition on the range's start AND a
+# condition on its end", which is what lets the instance index store them as
+# two numbers (domain.time_index).
+SPAN = 1  # start < second AND end > first
+POINT = 2  # start <= first AND end > first
+EVENT = 3  # SPAN when second > first, else POINT (an event without DTEND)
+TODO_DURATION = 4  # start <= second AND (end > first OR end >= second)
+TODO_START_DUE = 5  # (start < second OR start <= first) AND (end > first OR end >= second)
+TODO_DUE = 6  # start < second AND end >= second
+TODO_CREATED_COMPLETED = 7  # (start <= first OR start <= second) AND (end >= first OR end >= second)
+TODO_COMPLETED = 8  # start <= second AND end >= second
+TODO_CREATED = 9  # end > first
+ALWAYS = 10  # a to-do without dates
+FREEBUSY = 11  # start <= second AND end > first (VFREEBUSY with DTSTART and DTEND)
+
+
+@dataclass(frozen=True)
+class InstanceTest:
+    """Which row of RFC 4791 9.9 decides an instance, and its two values (zone-less ones read later)."""
+
+    rule: int
+    first: date | datetime | None
+    second: date | datetime | None
+
+
+def instance_test(instance: Instance) -> InstanceTest | None:
+    """The 9.9 row for one instance; None when it is never in any range."""
     name = instance.component.name
     if name == "VEVENT":
-        return _event_overlaps(instance, rng, tz)
+        if instance.start is None or instance.end is None:
+            return None
+        rule = SPAN if _has(instance.component, "DTEND") else EVENT
+        return InstanceTest(rule, instance.start, instance.end)
     if name == "VTODO":
-        return _todo_overlaps(instance, rng, tz)
+        return _todo_test(instance)
     if name == "VJOURNAL":
-        return _journal_overlaps(instance, rng, tz)
-    return False
+        if instance.start is None:
+            return None
+        if is_date(instance.start):
+            return InstanceTest(SPAN, instance.start, instance.start + timedelta(days=1))
+        return InstanceTest(POINT, instance.start, instance.start)
+    return None
 
 
-def _event_overlaps(instance: Instance, rng: TimeRange, tz: tzinfo | None) -> bool:
-    if instance.start is None or instance.end is None:
-        return False
-    start, end = to_utc(instance.start, tz), to_utc(instance.end, tz)
-    # DTEND, a positive DURATION, or an all-day DTSTART alone (end = DTSTART+P1D):
-    # (start < end-of-event AND end > DTSTART).  A zero DURATION or a DATE-TIME
-    # DTSTART alone is a point: (start <= DTSTART AND end > DTSTART).
-    if _has(instance.component, "DTEND") or end > start:
-        return rng.overlaps(start, end)
-    return rng.contains(start)
-
-
-def _todo_overlaps(instance: Instance, rng: TimeRange, tz: tzinfo | None) -> bool:
+def _todo_test(instance: Instance) -> InstanceTest:
     todo = instance.component
     has_start, has_due = _has(todo, "DTSTART"), _has(todo, "DUE")
     if has_start and instance.start is not None and instance.end is not None:
-        start, end = to_utc(instance.start, tz), to_utc(instance.end, tz)
         if not has_due and _has(todo, "DURATION"):
-            # (start <= DTSTART+DURATION) AND ((end > DTSTART) OR (end >= DTSTART+DURATION))
-            return _le(rng.start, end) and (_gt(rng.end, start) or _ge(rng.end, end))
+            return InstanceTest(TODO_DURATION, instance.start, instance.end)
         if has_due:
-            # ((start < DUE) OR (start <= DTSTART)) AND ((end > DTSTART) OR (end >= DUE))
-            return (_lt(rng.start, end) or _le(rng.start, start)) and (_gt(rng.end, start) or _ge(rng.end, end))
-        return _le(rng.start, start) and _gt(rng.end, start)
+            return InstanceTest(TODO_START_DUE, instance.start, instance.end)
+        return InstanceTest(POINT, instance.start, instance.start)
     if has_due and instance.end is not None:
-        due = to_utc(instance.end, tz)
-        return _lt(rng.start, due) and _ge(rng.end, due)
-    completed = _utc_property(todo, "COMPLETED", tz)
-    created = _utc_property(todo, "CREATED", tz)
+        return InstanceTest(TODO_DUE, instance.end, instance.end)
+    completed = date_value(todo, "COMPLETED")
+    created = date_value(todo, "CREATED")
     if completed is not None and created is not None:
-        return (_le(rng.start, created) or _le(rng.start, completed)) and (
-            _ge(rng.end, created) or _ge(rng.end, completed)
-        )
+        return InstanceTest(TODO_CREATED_COMPLETED, created, completed)
     if completed is not None:
-        return _le(rng.start, completed) and _ge(rng.end, completed)
+        return InstanceTest(TODO_COMPLETED, completed, completed)
     if created is not None:
-        return _gt(rng.end, created)
-    return True  # a to-do without dates belongs to every range
+        return InstanceTest(TODO_CREATED, created, created)
+    return InstanceTest(ALWAYS, None, None)
 
 
-def _journal_overlaps(instance: Instance, rng: TimeRange, tz: tzinfo | None) -> bool:
-    if instance.start is None:
-        return False  # no DTSTART: FALSE
-    start = to_utc(instance.start, tz)
-    if is_date(instance.start):
-        return rng.overlaps(start, to_utc(instance.start + timedelta(days=1), tz))
-    return rng.contains(start)
+def rule_holds(rule: int, first: datetime | None, second: datetime | None, rng: TimeRange) -> bool:
+    """Whether a rule of 9.9 holds for ``rng``, the instance's values given in UTC."""
+    if rule == ALWAYS:
+        return True
+    assert first is not None and second is not None
+    start, end = rng.start, rng.end
+    if rule == EVENT:
+        rule = SPAN if second > first else POINT
+    if rule == SPAN:
+        return rng.overlaps(first, second)
+    if rule == POINT:
+        return rng.contains(first)
+    if rule == TODO_DURATION:
+        return _le(start, second) and (_gt(end, first) or _ge(end, second))
+    if rule == TODO_START_DUE:
+        return (_lt(start, second) or _le(start, first)) and (_gt(end, first) or _ge(end, second))
+    if rule == TODO_DUE:
+        return _lt(start, second) and _ge(end, second)
+    if rule == TODO_CREATED_COMPLETED:
+        return (_le(start, first) or _le(start, second)) and (_ge(end, first) or _ge(end, second))
+    if rule == TODO_COMPLETED:
+        return _le(start, second) and _ge(end, second)
+    if rule == TODO_CREATED:
+        return _gt(end, first)
+    if rule == FREEBUSY:
+        return _le(start, second) and _gt(end, first)
+    raise ValueError(f"unknown time-range rule {rule}")
 
 
 def _freebusy_overlaps(freebusy: Component, rng: TimeRange, tz: tzinfo | None) -> bool:
     start = _utc_property(freebusy, "DTSTART", tz)
     end = _utc_property(freebusy, "DTEND", tz)
     if start is not None and end is not None:
-        return _le(rng.start, end) and _gt(rng.end, start)
+        return rule_holds(FREEBUSY, start, end, rng)
     return any(rng.overlaps(first, last) for first, last in freebusy_periods(freebusy, tz))
 
 
@@ -543,6 +592,7 @@ __all__ = [
     "component_type",
     "freebusy_periods",
     "index_range",
+    "indexed_filter",
     "instance_overlaps",
     "matches",
     "text_matches",

@@ -46,7 +46,7 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(holder: str) -> bool:
+def holder_alive(holder: str) -> bool:
     """Whether a claim's holder on this host is still running."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
@@ -60,6 +60,9 @@ def _alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_alive = holder_alive
 
 
 class WorkerPool:
@@ -116,7 +119,7 @@ class WorkerPool:
         reader = self.services.db.reader()
         holders = [
             h for h in await job_store.running_holders(reader)
-            if not _alive(h) and not (running and h == self.name)
+            if not holder_alive(h) and not (running and h == self.name)
         ]
         if holders:
             async with self.services.db.transaction() as conn:

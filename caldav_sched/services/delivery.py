@@ -25,7 +25,7 @@ from caldav_sched.domain.scheduling import (
     is_mailable,
     set_schedule_status,
 )
-from caldav_sched.domain.timespan import time_index
+from caldav_sched.domain.time_index import time_index
 from caldav_sched.services.mailer import Mailer, UnreachableRecipient
 from caldav_sched.services import Services
 from caldav_sched.store import itip as itip_store
@@ -176,7 +176,7 @@ async def record_schedule_status(
     data = serialise(updated)
     if data == row.data:
         return False
-    index = time_index(updated)
+    index = time_index(updated, datetime.fromisoformat(now))
     await object_store.write_object(
         conn,
         collection_id=collection_id,
@@ -185,9 +185,7 @@ async def record_schedule_status(
         component=row.component,
         etag=etag_for(data),
         data=data,
-        span_start=index.span_start,
-        span_end=index.span_end,
-        instances=index.instances,
+        index=index,
         modified_at=now,
         schedule_tag=row.schedule_tag,
     )

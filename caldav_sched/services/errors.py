@@ -65,3 +65,11 @@ class UnknownUser(ServiceError):
 
 class Contention(ServiceError):
     """The resource kept changing while this write was prepared; try again."""
+
+
+class AlreadyStored(ServiceError):
+    """A message read from a mailbox was stored before (a crash came before its move)."""
+
+    def __init__(self, inbound_id: int) -> None:
+        super().__init__(f"already stored as #{inbound_id}")
+        self.inbound_id = inbound_id

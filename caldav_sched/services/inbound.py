@@ -47,11 +47,12 @@ from caldav_sched.domain.scheduling import (
     record_counter,
     uid_of,
 )
-from caldav_sched.domain.timespan import exceeds_instances_per_year, time_index
+from caldav_sched.domain.time_index import time_index
+from caldav_sched.domain.timespan import exceeds_instances_per_year
 from caldav_sched.services import Services, local_delivery, scheduling
 from caldav_sched.services import users as user_service
 from caldav_sched.services.delivery import job_of_message_id, record_schedule_status
-from caldav_sched.services.errors import InvalidInput, NotFound
+from caldav_sched.services.errors import AlreadyStored, InvalidInput, NotFound
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import inbound as inbound_store
 from caldav_sched.store import itip as itip_store
@@ -98,11 +99,15 @@ async def receive(
     envelope_from: str | None,
     envelope_to: list[str],
     claim_as: str | None = None,
+    origin: str | None = None,
 ) -> tuple[int, int]:
     """Store one message and queue its processing; returns (message id, job id).
 
     With *claim_as*, the job is created already claimed by that worker name
     (``ingest`` processes its message itself, and a crash hands it on).
+    *origin* is where a message read from a mailbox sits there; one stored
+    from the same place (or over IMAP with the same Message-ID) before
+    raises ``AlreadyStored`` and nothing is written.
     """
     limit = services.settings.limits.max_mail_size
     if len(raw) > limit:
@@ -111,15 +116,21 @@ async def receive(
         raise InvalidInput("the message is empty")
     now = services.timestamp()
     epoch = int(services.clock.now().timestamp())
+    header_id = _message_id(raw)
     async with services.db.transaction() as conn:
+        if origin is not None:
+            earlier = await inbound_store.stored_from_mailbox(conn, origin=origin, message_id=header_id)
+            if earlier is not None:
+                raise AlreadyStored(earlier)
         message_id = await inbound_store.insert_inbound(
             conn,
             raw=raw,
             via=via,
             envelope_from=envelope_from,
             envelope_to=envelope_to,
-            message_id=_message_id(raw),
+            message_id=header_id,
             now=now,
+            origin=origin,
         )
         job_id = await job_store.enqueue(
             conn, kind=PROCESS_INBOUND, payload={"inbound_id": message_id}, run_after=epoch, now=now
@@ -430,7 +441,7 @@ async def apply_token_reply(
                 services, token, "REPLY", f"{lead}already applied: the same reply arrived before"
             )
         data = serialise(result.stored)
-        index = time_index(result.stored)
+        index = time_index(result.stored, services.clock.now())
         now = services.timestamp()
         async with services.db.transaction() as conn:
             latest = await object_store.get_object(
@@ -446,9 +457,7 @@ async def apply_token_reply(
                 component=current.component,
                 etag=etag_for(data),
                 data=data,
-                span_start=index.span_start,
-                span_end=index.span_end,
-                instances=index.instances,
+                index=index,
                 modified_at=now,
                 schedule_tag=current.schedule_tag,
             )

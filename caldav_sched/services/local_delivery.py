@@ -29,7 +29,7 @@ from caldav_sched.domain.scheduling import (
     apply_organizer_message,
     apply_reply,
 )
-from caldav_sched.domain.timespan import time_index
+from caldav_sched.domain.time_index import time_index
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store import objects as object_store
 from caldav_sched.store.db import Connection
@@ -65,7 +65,7 @@ async def _write(
     data: bytes | None = None,
 ) -> None:
     data = data if data is not None else serialise(cal)
-    index = time_index(cal)
+    index = time_index(cal, datetime.fromisoformat(now))
     await object_store.write_object(
         conn,
         collection_id=collection_id,
@@ -74,9 +74,7 @@ async def _write(
         component=component,
         etag=etag_for(data),
         data=data,
-        span_start=index.span_start,
-        span_end=index.span_end,
-        instances=index.instances,
+        index=index,
         modified_at=now,
         schedule_tag=schedule_tag,
     )

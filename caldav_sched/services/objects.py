@@ -26,7 +26,8 @@ from caldav_sched.domain.conditions import (
 )
 from caldav_sched.domain.scheduling import ScheduleStatus, normalize_address, set_schedule_status
 from caldav_sched.domain.ical import CalendarObject, etag_for, parse_calendar, parse_object, serialise
-from caldav_sched.domain.timespan import exceeds_instances_per_year, time_index
+from caldav_sched.domain.time_index import time_index
+from caldav_sched.domain.timespan import exceeds_instances_per_year
 from caldav_sched.services import Services
 from caldav_sched.services import scheduling
 from caldav_sched.services import users as user_service
@@ -181,7 +182,7 @@ async def put_object(
         if plan is not None and plan.stored is not None and plan.stored is not obj.calendar:
             data = serialise(plan.stored)
             calendar = plan.stored
-        index = time_index(calendar)
+        index = time_index(calendar, services.clock.now())
         etag = etag_for(data)
         schedule_tag = _schedule_tag(plan, current, data)
         now = services.timestamp()
@@ -199,9 +200,7 @@ async def put_object(
                     component=obj.component,
                     etag=etag,
                     data=data,
-                    span_start=index.span_start,
-                    span_end=index.span_end,
-                    instances=index.instances,
+                    index=index,
                     modified_at=now,
                     schedule_tag=schedule_tag,
                 )
@@ -234,7 +233,7 @@ async def _put_unscheduled(
     a scheduled one (its attendees must hear of the change); then this
     returns None, having written nothing, and ``put_object`` plans it.
     """
-    index = time_index(obj.calendar)
+    index = time_index(obj.calendar, services.clock.now())
     etag = etag_for(obj.data)
     now = services.timestamp()
 
@@ -253,9 +252,7 @@ async def _put_unscheduled(
                 component=obj.component,
                 etag=etag,
                 data=obj.data,
-                span_start=index.span_start,
-                span_end=index.span_end,
-                instances=index.instances,
+                index=index,
                 modified_at=now,
                 schedule_tag=schedule_tag,
             )

@@ -34,7 +34,10 @@ TABLES: tuple[tuple[str, str], ...] = (
 )
 
 # Columns stored as bytes on PostgreSQL (BYTEA), which SQLite may hold as text.
-_BYTES = {("objects", "data"), ("objects", "instances"), ("inbound_messages", "raw")}
+_BYTES = {
+    ("objects", "data"), ("objects", "instances"), ("objects", "floating"), ("objects", "busy"),
+    ("inbound_messages", "raw"),
+}
 
 BATCH = 500
 

@@ -61,13 +61,31 @@ async def insert_inbound(
     envelope_to: list[str],
     message_id: str | None,
     now: str,
+    origin: str | None = None,
 ) -> int:
     cur = await conn.execute(
         "INSERT INTO inbound_messages (received_at, via, envelope_from, envelope_to,"
-        " message_id, size, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (now, via, envelope_from, json.dumps(envelope_to), message_id, len(raw), raw),
+        " message_id, size, raw, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (now, via, envelope_from, json.dumps(envelope_to), message_id, len(raw), raw, origin),
     )
     return cur.lastrowid or 0
+
+
+async def stored_from_mailbox(
+    conn: Connection, *, origin: str, message_id: str | None
+) -> int | None:
+    """The message already stored from this mailbox place, or with this Message-ID over IMAP."""
+    async with conn.execute(
+        "SELECT id FROM inbound_messages WHERE origin = ?", (origin,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None and message_id:
+        async with conn.execute(
+            "SELECT id FROM inbound_messages WHERE via = 'imap' AND message_id = ? LIMIT 1",
+            (message_id,),
+        ) as cur:
+            row = await cur.fetchone()
+    return row["id"] if row else None
 
 
 async def get_inbound(conn: Connection, inbound_id: int, *, with_raw: bool = True) -> InboundRow | None:

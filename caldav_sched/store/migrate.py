@@ -6,8 +6,8 @@ The files live in the top-level ``migrations/sqlite/`` and
 migrate its database.  Each file runs in one transaction together with the
 row that records it in ``schema_migrations``.
 
-PostgreSQL's ``0001_initial.sql`` holds the schema of SQLite's files up to
-``FOLDED_INTO_INITIAL`` in one; every later SQLite migration has a
+PostgreSQL's ``0001_initial.sql`` holds the schema of SQLite's files in
+``FOLDED_INTO_INITIAL`` in one; every other SQLite migration has a
 PostgreSQL twin with the same number.  Several instances starting at once
 on one PostgreSQL database migrate one after the other (an advisory lock).
 """
@@ -27,8 +27,8 @@ _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 BACKENDS = ("sqlite", "postgresql")
 
-# The last SQLite migration whose schema PostgreSQL's 0001 already holds.
-FOLDED_INTO_INITIAL = 10
+# The SQLite migrations whose schema PostgreSQL's 0001 already holds.
+FOLDED_INTO_INITIAL = frozenset({1, 2, 3, 4, 5, 9, 10})
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -18,7 +18,8 @@ from caldav_sched.store.objects import ObjectRow, record_change_blocking
 
 # The columns a copy takes from its source, besides collection, name and modseq.
 _COPIED = (
-    "uid, component, etag, schedule_tag, data, span_start, span_end, instances"
+    "uid, component, etag, schedule_tag, data, span_start, span_end, instances, floating, busy,"
+    " indexed_until"
 )
 
 

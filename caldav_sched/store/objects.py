@@ -1,9 +1,12 @@
 """SQL for calendar object resources and the per-collection change log.
 
-``objects.instances`` (declared TEXT in migration 0005) holds the instance
-index as a BLOB of little-endian int64 pairs, which SQLite keeps as it is
-whatever the declared type; rows written before hold the numbers as text,
-and ``decode_instances`` reads both.
+An object's time index (``domain.time_index``) is kept in four columns:
+``instances`` (declared TEXT in migration 0005) holds its UTC pairs as a
+BLOB of little-endian int64 values, which SQLite keeps as it is whatever the
+declared type (rows written before hold the numbers as text, and
+``decode_instances`` reads both); ``floating`` and ``busy`` (migration 0008)
+hold int64 triples the same way; ``indexed_until`` says how far the index
+answers, NULL for rows written before it existed.
 
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
@@ -18,7 +21,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from caldav_sched.store.collections import COLUMNS as COLLECTION_COLUMNS
 from caldav_sched.store.collections import (
@@ -51,10 +54,23 @@ class ObjectRow(NamedTuple):
     size: int
     modified_at: str
     data: bytes | None = None
-    # UTC start and end seconds of every instance, flat (start, end, start,
-    # ...), when they decide a plain VEVENT time-range filter
-    # (domain.timespan.instance_index); else None.
+    # The time index (domain.time_index.TimeIndex), read by span queries:
+    # flat int64 values, and how far they answer (None: not yet computed).
     instances: Sequence[int] | None = None
+    floating: Sequence[int] | None = None
+    busy: Sequence[int] | None = None
+    indexed_until: int | None = None
+
+
+class TimeIndexFields(Protocol):
+    """What a write stores of an object's time index (``domain.time_index.TimeIndex``)."""
+
+    span_start: int | None
+    span_end: int | None
+    instances: Sequence[int]
+    floating: Sequence[int]
+    busy: Sequence[int]
+    until: int
 
 
 class Change(NamedTuple):
@@ -76,14 +92,21 @@ _META = (
 _META_COUNT = 10
 
 
-def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> bytes | None:
-    """The instance index as stored: little-endian int64 pairs (start, end), by start."""
-    if not pairs:
+def encode_flat(values: Sequence[int]) -> bytes | None:
+    """Flat int64 values of the time index as stored: little-endian, in the given order."""
+    if not values:
         return None
-    flat = array.array("q", [second for pair in sorted(pairs) for second in pair])
+    flat = array.array("q", values)
     if sys.byteorder == "big":
         flat.byteswap()
     return flat.tobytes()
+
+
+def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> bytes | None:
+    """Instance pairs (start, end) as stored: flat, by start."""
+    if not pairs:
+        return None
+    return encode_flat([second for pair in sorted(pairs) for second in pair])
 
 
 def decode_instances(value: bytes | str | None) -> Instances | None:
@@ -248,6 +271,11 @@ async def objects_by_name(
     return found
 
 
+# Whether a span candidate is kept, from its index: (instances, floating, until).
+Keep = Callable[[Instances, Instances, "int | None"], bool]
+_EMPTY: Instances = ()
+
+
 async def objects_in_span(
     conn: Connection,
     collection_id: int,
@@ -256,16 +284,19 @@ async def objects_in_span(
     start: int,
     end: int,
     with_data: bool = True,
-    keep: Callable[[Instances | None], bool] | None = None,
+    with_busy: bool = False,
+    keep: Keep | None = None,
 ) -> list[ObjectRow]:
     """Candidates for a time-range query: an index range scan on the span.
 
-    Without *with_data* the rows carry their instance index instead of the
-    iCalendar text, so a plain time-range is decided without reading it;
-    ``keep`` then drops the rows whose instances say no before a row object
-    is made for them.
+    Every row carries its time index (its busy time only *with_busy*);
+    without *with_data* it comes without the iCalendar text, so a
+    time-range the index decides is answered without reading it.  ``keep``
+    drops the rows whose index says no before a row object is made for them.
     """
-    columns = _META + (", o.data" if with_data else ", o.instances")
+    columns = _META + ", o.instances, o.floating, o.busy, o.indexed_until" + (
+        ", o.data" if with_data else ""
+    )
     sql = f"SELECT {columns} FROM objects o WHERE o.collection_id = ?"
     args: list[object] = [collection_id]
     if component:
@@ -274,14 +305,56 @@ async def objects_in_span(
     sql += " AND o.span_start < ? AND o.span_end > ? ORDER BY o.name"
     args += [end, start]
     rows = await _fetch(conn, sql, args)
-    if with_data:
-        return [_row(r, True) for r in rows]
     kept = []
     for r in rows:
-        instances = decode_instances(r["instances"])
-        if keep is None or keep(instances):
-            kept.append(_row(r, False, instances))
+        instances = decode_instances(r[_META_COUNT]) or _EMPTY
+        floating = decode_instances(r[_META_COUNT + 1]) or _EMPTY
+        until = r[_META_COUNT + 3]
+        if keep is not None and not keep(instances, floating, until):
+            continue
+        busy = (decode_instances(r[_META_COUNT + 2]) or _EMPTY) if with_busy else _EMPTY
+        kept.append(
+            ObjectRow(
+                *r[:_META_COUNT],
+                data=bytes(r[_META_COUNT + 4]) if with_data else None,
+                instances=instances,
+                floating=floating,
+                busy=busy,
+                indexed_until=until,
+            )
+        )
     return kept
+
+
+def store_time_indexes_blocking(
+    raw: sqlite3.Connection, indexes: Iterable[tuple[int, str, TimeIndexFields]]
+) -> int:
+    """Store newly computed time indexes of unchanged objects (rows written
+    before the index, series kept further), each ``(object id, etag,
+    index)``; an object whose ETag changed meanwhile is left alone.  The
+    resources themselves are the same, so neither ETags nor the change log
+    move.  Returns how many were stored.
+    """
+    stored = 0
+    for object_id, etag, index in indexes:
+        cur = raw.execute(
+            "UPDATE objects SET span_start = ?, span_end = ?, instances = ?, floating = ?,"
+            " busy = ?, indexed_until = ? WHERE id = ? AND etag = ?",
+            (*_index_values(index), object_id, etag),
+        )
+        stored += cur.rowcount
+    return stored
+
+
+def _index_values(index: TimeIndexFields) -> tuple[object, ...]:
+    return (
+        SPAN_MIN if index.span_start is None else index.span_start,
+        SPAN_MAX if index.span_end is None else index.span_end,
+        encode_flat(index.instances),
+        encode_flat(index.floating),
+        encode_flat(index.busy),
+        index.until,
+    )
 
 
 async def objects_of_component(
@@ -310,18 +383,16 @@ def write_object_blocking(
     component: str,
     etag: str,
     data: bytes,
-    span_start: int | None,
-    span_end: int | None,
-    instances: Sequence[tuple[int, int]] | None,
+    index: TimeIndexFields,
     modified_at: str,
     schedule_tag: str | None = None,
 ) -> int:
     """``write_object`` inside the caller's transaction, in the connection's thread.
 
-    ``span_start``, ``span_end`` and ``instances`` are the object's time
-    index (``domain.timespan.time_index``), given on every write: None
-    instances makes queries parse the object.  Raises UidConflict when
-    another resource of the collection has the UID.
+    ``index`` is the object's time index (``domain.time_index.time_index``),
+    given on every write: a write that left it out would make queries parse
+    the object.  Raises UidConflict when another resource of the collection
+    has the UID.
     """
     holder = raw.execute(
         "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
@@ -331,14 +402,15 @@ def write_object_blocking(
     modseq = next_modseq_blocking(raw, collection_id)
     raw.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
-        " modseq, span_start, span_end, modified_at, instances)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " modseq, modified_at, span_start, span_end, instances, floating, busy, indexed_until)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET uid = excluded.uid,"
         " component = excluded.component, etag = excluded.etag,"
         " schedule_tag = excluded.schedule_tag, data = excluded.data,"
         " modseq = excluded.modseq, span_start = excluded.span_start,"
         " span_end = excluded.span_end, modified_at = excluded.modified_at,"
-        " instances = excluded.instances",
+        " instances = excluded.instances, floating = excluded.floating, busy = excluded.busy,"
+        " indexed_until = excluded.indexed_until",
         (
             collection_id,
             name,
@@ -348,10 +420,8 @@ def write_object_blocking(
             schedule_tag,
             data,
             modseq,
-            SPAN_MIN if span_start is None else span_start,
-            SPAN_MAX if span_end is None else span_end,
             modified_at,
-            encode_instances(instances),
+            *_index_values(index),
         ),
     )
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)

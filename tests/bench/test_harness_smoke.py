@@ -13,7 +13,8 @@ from bench.harness import run_workload
 
 PHASES = {
     "put_create", "get", "put_update", "propfind_depth1", "multiget_100",
-    "calendar_query_month", "sync_initial", "sync_10_changes", "delete",
+    "calendar_query_month", "calendar_query_week", "freebusy_month", "sync_initial",
+    "sync_10_changes", "delete",
 }
 
 
@@ -33,3 +34,10 @@ async def test_harness_smoke(running):
     assert result.phases["put_create"].statuses == {"201": 50}
     assert result.phases["calendar_query_month"].requests == 4
     assert all(p.requests > 0 for p in result.phases.values())
+
+
+async def test_harness_smoke_lived_in(running):
+    """The lived-in calendar: the server's answers agree with the generator's own instances."""
+    result = await run_workload(running.target, 120, 4, repeats=3, workload="lived-in")
+    assert result.ok, result.failures()
+    assert set(result.phases) == PHASES

@@ -36,3 +36,27 @@ def test_the_deployment_keys_parse():
     assert settings.server.proxy_user_header == "X-Remote-User"
     assert settings.server.shutdown_timeout == 5.0
     assert settings.log.format == "json" and not settings.log.requests
+
+
+@pytest.mark.parametrize(
+    "imap, message",
+    [
+        ({"host": "imap.example.com"}, "[imap] username: needed"),
+        ({"host": "h", "username": "u", "security": "ssl"}, "[imap] security: must be one of"),
+        ({"host": "h", "username": "u", "auth": "plain"}, "[imap] auth: must be one of login, xoauth2"),
+        ({"host": "h", "username": "u", "password": "p", "password_command": "cat p"},
+         "set one of them, not both"),
+        ({"host": "h", "username": "u", "processed_mailbox": "INBOX"}, "must differ"),
+        ({"host": "h", "username": "u", "mailbox": "a*"}, "[imap] mailbox: not a mailbox name"),
+        ({"host": "h", "username": "u", "poll_interval": 0}, "[imap] poll_interval and timeout"),
+    ],
+)
+def test_a_wrong_imap_value_names_the_key(imap, message):
+    with pytest.raises(ConfigError) as error:
+        settings_from_dict({"imap": imap})
+    assert message in str(error.value)
+
+
+def test_no_imap_consumer_without_a_host():
+    settings = settings_from_dict({"imap": {"username": "calendar@example.com"}})
+    assert settings.imap.host == "" and settings.imap.port == 993 and settings.imap.idle

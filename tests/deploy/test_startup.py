@@ -106,3 +106,11 @@ def test_serve_says_where_it_runs_and_keeps_aiosmtpd_quiet(tmp_path):
 def test_with_level_debug_aiosmtpd_says_everything(tmp_path):
     lines = serve_and_deliver(tmp_path, "debug")
     assert len([l for l in lines if " mail.log: " in l]) >= 5
+
+
+def test_the_start_lines_name_the_imap_mailbox():
+    settings = settings_from_dict({"imap": {"host": "imap.example.com", "username": "cal@example.com",
+                                            "idle": False}})
+    [_, mail] = start_lines(settings, event_loop="uvloop", new_database=False)
+    assert mail.endswith("; LMTP off; IMAP mailbox INBOX of cal@example.com at imap.example.com:993"
+                         " (tls, polling)")

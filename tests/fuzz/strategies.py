@@ -484,7 +484,7 @@ class HttpTarget:
 
 @dataclass(frozen=True)
 class MailTarget:
-    """One way a mail reaches the server: ``lmtp`` or ``ingest``."""
+    """One way a mail reaches the server: ``lmtp``, ``ingest`` or ``imap``."""
 
     name: str
     via: str
@@ -535,6 +535,7 @@ HTTP_TARGETS: tuple[HttpTarget, ...] = (
 MAIL_TARGETS: tuple[MailTarget, ...] = (
     MailTarget("lmtp", "lmtp", MAIL_BODIES, mail_mutation, share=2),
     MailTarget("ingest", "ingest", MAIL_BODIES, mail_mutation, share=2),
+    MailTarget("imap", "imap", MAIL_BODIES, mail_mutation),
 )
 
 

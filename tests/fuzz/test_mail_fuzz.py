@@ -1,4 +1,4 @@
-"""Mutated reply mails through LMTP and ``ingest``: never a traceback, nothing lost.
+"""Mutated reply mails through LMTP, ``ingest`` and an IMAP mailbox: never a traceback, nothing lost.
 
 One storm per line of ``strategies.MAIL_TARGETS``.  The mails are the
 inbound corpus (Gmail, Outlook, Apple Mail, Thunderbird, bounces, ...) with
@@ -9,11 +9,14 @@ refused with a record) or refused at the door; nothing is logged at ERROR or
 with a traceback, not by the listener and not by the queue's workers; after
 the storm the listener still answers, the queue is drained, the organizer's
 copy is still valid, and an object stored before the storm reads back octet
-for octet.
+for octet.  Through IMAP, the mails are appended to a real Dovecot mailbox
+as they come, and every one the server stored must leave it, filed as
+processed or failed.
 """
 
 from __future__ import annotations
 
+import imaplib
 import smtplib
 import time
 
@@ -31,6 +34,9 @@ from caldav_sched.store import objects as object_store
 from caldav_sched.store import users as user_store
 from tests.conftest import ServerThread, free_port, make_settings
 from tests.fuzz.strategies import EVENT, MAIL_TARGETS, REPLY_TOKEN, MailTarget, case, storm_settings
+from tests.imap.conftest import FAILED, PROCESSED, MailboxView, dovecot, imap_table  # noqa: F401
+from tests.imap.dovecot import PASSWORD, USER
+from tests.imap.helpers import eventually
 from tests.replies.test_corpus_outcomes import ORGANIZER_COPY
 
 TOKEN_ADDRESS = f"calendar+{REPLY_TOKEN}@cal.example.com"
@@ -38,18 +44,23 @@ UNTOUCHED = EVENT.replace("fuzz-event", "untouched").encode()
 
 
 @pytest.fixture
-def mail_server(tmp_path):
+def mail_server(request, tmp_path):
     lmtp_port = free_port()
+    mailbox, tables = None, {}
+    if request.node.callspec.params["target"].via == "imap":
+        server = request.getfixturevalue("dovecot")
+        mailbox, tables = MailboxView(server), {"imap": imap_table(server)}
     server = ServerThread(make_settings(
         tmp_path,
         mail={"from_address": "calendar@cal.example.com"},
         inbound={"lmtp_host": "127.0.0.1", "lmtp_port": lmtp_port},
         queue={"poll_interval": 0.05, "workers": 1},
+        **tables,
     ))
     server.start()
     server.add_user("A", "a@example.com")
     server.call(_store(server.services))
-    yield server, lmtp_port
+    yield server, lmtp_port, mailbox
     server.stop()
 
 
@@ -94,17 +105,34 @@ def deliver(port: int, raw: bytes) -> None:
         assert all(code >= 500 for code, _ in refused.values()), refused
 
 
+class Appender:
+    """One IMAP connection that appends to the mailbox, counting what the server took."""
+
+    def __init__(self, mailbox: MailboxView) -> None:
+        self.client = imaplib.IMAP4("127.0.0.1", mailbox.server.port)
+        self.client.login(USER, PASSWORD)
+        self.taken = 0
+
+    def append(self, raw: bytes) -> None:
+        status, _ = self.client.append("INBOX", None, None, raw)
+        self.taken += status == "OK"  # else the IMAP server would not store these bytes
+
+
 def run_storm(mail_server, log_watch, target: MailTarget) -> None:
-    server, lmtp_port = mail_server
+    server, lmtp_port, mailbox = mail_server
     services = server.services
     untouched = server.call(_object(services, "untouched.ics"))
     log_watch.take()
+    appender = Appender(mailbox) if mailbox is not None else None
 
     @storm_settings(target.share)
     @given(raw=case(target.seeds, target.mutation))
     def one_case(raw: bytes) -> None:
         if target.via == "lmtp":
             deliver(lmtp_port, raw)
+        elif target.via == "imap":
+            assert appender is not None
+            appender.append(raw)
         else:
             try:
                 _, verdict = server.call(inbound_service.ingest(services, raw, worker="fuzz"))
@@ -115,6 +143,10 @@ def run_storm(mail_server, log_watch, target: MailTarget) -> None:
         assert log_watch.take() == []
 
     one_case()
+    if mailbox is not None and appender is not None:
+        appender.client.logout()
+        eventually(lambda: mailbox.count("INBOX") == 0, timeout=60, what="every message filed")
+        assert mailbox.count(PROCESSED) + mailbox.count(FAILED) == appender.taken
     deadline = time.monotonic() + 60
     while server.call(_unfinished_jobs(services)) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_outcome
 from hypothesis import strategies as st
 
-from caldav_sched.domain.query import CompFilter, TimeRange, matches, span_test
-from caldav_sched.domain.timespan import instance_index, object_span
+from caldav_sched.domain.query import CompFilter, TimeRange, matches
+from caldav_sched.domain.timespan import object_span
 from caldav_sched.store.objects import decode_instances, encode_instances
 from tests.query._query_helpers import BERLIN_VTIMEZONE, cal, component, event, index_admits, todo, utc
 
@@ -176,24 +176,6 @@ def test_superset_check_sees_matches() -> None:
     flt = CompFilter("VCALENDAR", comp_filters=(CompFilter("VEVENT", time_range=time_range),))
     assert matches(resource, flt)
     assert index_admits(object_span(resource), time_range)
-
-
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_the_stored_instance_index_decides_a_time_range_as_the_evaluator_does(
-    data: st.DataObject,
-) -> None:
-    """Where an object stores its instances, they alone answer a plain VEVENT time-range."""
-    body, start = data.draw(resources(), label="resource")
-    time_range = data.draw(ranges(start), label="range")
-    resource = cal(body, timezones=BERLIN_VTIMEZONE if "Europe/Berlin" in body else "")
-    pairs = instance_index(resource)
-    note_outcome("indexed" if pairs is not None else "not indexed")
-    if pairs is None:
-        return
-    stored = decode_instances(encode_instances(pairs))
-    flt = CompFilter("VCALENDAR", comp_filters=(CompFilter("VEVENT", time_range=time_range),))
-    assert span_test(time_range)(stored) == matches(resource, flt)
 
 
 def test_an_instance_index_stored_as_text_reads_the_same() -> None:

@@ -190,3 +190,35 @@ async def test_an_invitation_no_longer_valid_in_the_browser(invited, screenshots
         driver.save_screenshot(str(screenshots / "phone-4-not-valid.png"))
     finally:
         close(driver)
+
+
+async def test_the_changed_and_cancelled_states_in_the_browser(invited, screenshots):
+    from selenium.webdriver.common.by import By
+
+    from tests.web.helpers import post_answer
+
+    url = invited.pages["b@example.com"]
+    assert (await post_answer(url, "accepted")).status == 303
+    a = invited.organizer
+    etag, body = await a.copy()
+    moved = body.replace("20180710T180000Z", "20180712T180000Z").replace(
+        "20180710T200000Z", "20180712T200000Z")
+    assert (await a.request("PUT", moved, {"If-Match": etag}))[0] == 204
+    driver = browser(375, 812)
+    try:
+        driver.get(url)
+        warning = driver.find_element(By.CSS_SELECTOR, ".notice.warn").text
+        assert warning.startswith("This event has changed since you last answered")
+        assert "Thu 12 Jul 2018" in driver.find_element(By.TAG_NAME, "dl").text
+        driver.save_screenshot(str(screenshots / "phone-5-changed.png"))
+
+        etag, body = await a.copy()
+        cancelled = body.replace("SEQUENCE:1", "SEQUENCE:2\r\nSTATUS:CANCELLED")
+        assert (await a.request("PUT", cancelled, {"If-Match": etag}))[0] == 204
+        driver.get(url)
+        assert driver.find_element(By.CSS_SELECTOR, ".notice.warn").text == (
+            "This event has been cancelled. There is nothing to answer.")
+        assert driver.find_elements(By.TAG_NAME, "button") == []
+        driver.save_screenshot(str(screenshots / "phone-6-cancelled.png"))
+    finally:
+        close(driver)

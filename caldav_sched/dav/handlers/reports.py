@@ -1,18 +1,21 @@
 """REPORT: calendar-multiget, calendar-query, sync-collection, free-busy-query,
 and the principal searches clients use to find attendees.
 
-calendar-query reads only the candidates whose indexed span overlaps the
-query's time range, then checks each exactly; sync-collection reads the
-change log after the token, so its cost grows with the changes.
+calendar-query and free-busy-query read only the candidates whose indexed
+span overlaps the time range and let their time index decide
+(``services.time_ranges``); only filters the index cannot decide parse, and
+only the objects it kept.  sync-collection reads the change log after the
+token, so its cost grows with the changes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime, timezone
+from datetime import tzinfo
 
 from aiohttp import web
+from icalendar import Calendar
 
 from caldav_sched.dav import properties as props
 from caldav_sched.dav import xml
@@ -44,9 +47,10 @@ from caldav_sched.dav.resources import CalendarObject, Collection, Principal, Pr
 from caldav_sched.dav.xml import caldav, dav
 from caldav_sched.domain import query
 from caldav_sched.domain.expand import expand, limit_recurrence_set
-from caldav_sched.domain.freebusy import busy_periods, freebusy_calendar
+from caldav_sched.domain.freebusy import freebusy_calendar
 from caldav_sched.domain.ical import parse_calendar
 from caldav_sched.domain.partial import CompSelection, select
+from caldav_sched.services import time_ranges
 from caldav_sched.store import objects as object_store
 from caldav_sched.store import users as user_store
 from caldav_sched.store.objects import SPAN_MAX, SPAN_MIN, ObjectRow
@@ -149,23 +153,25 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
     reader = ctx.services.db.reader()
     component = query.component_type(flt)
     rng = query.index_range(flt)
-    if rng is not None:
+    indexed = query.indexed_filter(flt)
+    if indexed is not None:
+        candidates = await _indexed_candidates(ctx, target, indexed, tz, request.wants_data)
+    elif rng is not None:
         start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
         end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
-        candidates = await _span_candidates(
-            ctx, target, flt, component, start, end, request.wants_data
+        rows = await object_store.objects_in_span(
+            reader, target.row.id, component=component, start=start, end=end
         )
+        candidates = [(row, parse_calendar(row.data or b"")) for row in rows]
     else:
         rows = await object_store.objects_of_component(reader, target.row.id, component)
-        candidates = [(row, True) for row in rows]
+        candidates = [(row, parse_calendar(row.data or b"")) for row in rows]
     result = xml.Multistatus()
     simple = simple_names(request)
     base = ctx.href_of(target)
-    for row, check in candidates:
-        if check:
-            assert row.data is not None
-            if not query.matches(parse_calendar(row.data), flt, tz=tz):
-                continue
+    for row, parsed in candidates:
+        if parsed is not None and not query.matches(parsed, flt, tz=tz):
+            continue
         if simple is not None:
             # getetag and the like: rendered from the row, no element tree.
             values = props.simple_object_values(
@@ -178,46 +184,31 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
     return await send_multistatus(ctx, result)
 
 
-async def _span_candidates(
+async def _indexed_candidates(
     ctx: DavContext,
     target: Collection,
-    flt: query.CompFilter,
-    component: str | None,
-    start: int,
-    end: int,
+    indexed: tuple[str, query.TimeRange, bool],
+    tz: tzinfo | None,
     wants_data: bool,
-) -> list[tuple[ObjectRow, bool]]:
-    """Candidates of a time-range query, each with whether it still needs the exact check.
+) -> list[tuple[ObjectRow, Calendar | None]]:
+    """Candidates of a query whose first comp-filter has a time-range, in name order.
 
-    For a filter that tests only a VEVENT time-range, a candidate with a
-    stored instance index matches exactly when one of its instances
-    overlaps: it is decided here without parsing it, and read without its
-    data unless calendar-data is asked for.  Every other candidate comes
-    with its data, to be checked.
+    The time index drops every object without an instance in the range.
+    When that range is all the filter tests, the objects it keeps match and
+    come without parsing (``None``); else each comes parsed for the exact
+    check, as does any object whose index could not answer.
     """
-    reader = ctx.services.db.reader()
-    plain = query.plain_event_range(flt)
-    if plain is None:
-        rows = await object_store.objects_in_span(
-            reader, target.row.id, component=component, start=start, end=end
-        )
-        return [(row, True) for row in rows]
-    overlaps = query.span_test(plain)
-    rows = await object_store.objects_in_span(
-        reader, target.row.id, component=component, start=start, end=end, with_data=False,
-        keep=lambda instances: instances is None or overlaps(instances),
+    component, rng, alone = indexed
+    found = await time_ranges.in_range(
+        ctx.services, target.row.id, component=component, rng=rng, tz=tz,
+        with_data=wants_data or not alone,
     )
-    kept = [(row, row.instances is None) for row in rows]
-    fetch = [row.name for row, check in kept if check or wants_data]
-    if not fetch:
-        return kept
-    full = await object_store.objects_by_name(reader, target.row.id, fetch)
-    # An object deleted in between is simply left out.
-    return [
-        (full[row.name], check) if row.name in fetch else (row, check)
-        for row, check in kept
-        if row.name in full or row.name not in fetch
+    candidates: list[tuple[ObjectRow, Calendar | None]] = [
+        (row, None if alone else parse_calendar(row.data or b"")) for row in found.decided
     ]
+    candidates += found.parsed
+    candidates.sort(key=lambda candidate: candidate[0].name)
+    return candidates
 
 
 def _parse_token(token: str, collection: Collection) -> int:
@@ -331,14 +322,10 @@ async def _freebusy(ctx: DavContext, root: xml.Element, target: Collection) -> w
     if range_el is None:
         raise BadRequest("free-busy-query needs a CALDAV:time-range")
     rng = parse_expand(range_el)
-    start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
-    end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
-    rows = await object_store.objects_in_span(
-        ctx.services.db.reader(), target.row.id, component=None, start=start, end=end
-    )
-    cals = [parse_calendar(row.data or b"") for row in rows if row.component in ("VEVENT", "VFREEBUSY")]
-    periods = busy_periods(cals, rng)
-    body = freebusy_calendar(periods, rng, now=datetime.now(timezone.utc))
+    # RFC 4791 7.10: floating and all-day times in the calendar's own zone.
+    tz = parse_timezone(target.row.timezone)
+    periods = await time_ranges.busy_in_range(ctx.services, target.row.id, rng, tz)
+    body = freebusy_calendar(periods, rng, now=ctx.services.clock.now())
     return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
 
 

@@ -1,0 +1,161 @@
+"""Queries answered from the time index, through the server.
+
+All-day events read in the calendar's own zone (CALDAV:calendar-timezone, or
+the query's timezone element), a series without end asked about years ahead
+(the index is kept further and stored), a row written before the index
+existed (parsed once, then indexed), tasks, and free-busy from the index.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from caldav_sched.domain.time_index import BEYOND
+from tests.conftest import USERS, Http, ServerThread, ShiftedClock, make_settings
+
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+CAL = "/home/alice/calendar/event/"
+
+
+def zone(tzid: str, offset: str) -> str:
+    """A VCALENDAR holding one VTIMEZONE with a fixed offset, as calendar-timezone takes it."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTIMEZONE\r\n"
+        f"TZID:{tzid}\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+        f"TZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n"
+    )
+
+
+PAGO_PAGO = zone("Pacific/Pago_Pago", "-1100")
+KIRITIMATI = zone("Pacific/Kiritimati", "+1400")
+
+
+def body(uid: str, *lines: str, component: str = "VEVENT") -> str:
+    inner = "\r\n".join((f"UID:{uid}", "DTSTAMP:20261201T000000Z", *lines))
+    return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:{component}\r\n{inner}\r\n"
+            f"END:{component}\r\nEND:VCALENDAR\r\n")
+
+
+def query(component: str, start: str, end: str, tz: str | None = None) -> str:
+    timezone_el = f"<C:timezone><![CDATA[{tz}]]></C:timezone>" if tz else ""
+    return (
+        '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name=\"VCALENDAR\">"
+        f'<C:comp-filter name="{component}"><C:time-range start="{start}" end="{end}"/>'
+        f"</C:comp-filter></C:comp-filter></C:filter>{timezone_el}</C:calendar-query>"
+    )
+
+
+@pytest.fixture
+def dated_server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(make_settings(tmp_path), clock=ShiftedClock(NOW))
+    running.start()
+    for name, email in USERS.items():
+        running.add_user(name, email)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def http(dated_server: ServerThread) -> AsyncIterator[Http]:
+    async with aiohttp.ClientSession() as session:
+        yield Http(session, dated_server.url.rstrip("/"), "alice")
+
+
+async def put(http: Http, name: str, text: str) -> None:
+    status, _, _ = await http.request("PUT", CAL + name, text, {"Content-Type": "text/calendar"})
+    assert status == 201
+
+
+async def found(http: Http, report: str) -> set[str]:
+    status, _, answer = await http.request("REPORT", CAL, report, {"Depth": "1", "Content-Type": "application/xml"})
+    assert status == 207, answer
+    return {href.rsplit("/", 1)[-1] for href in re.findall(r"<D:href>([^<]+)</D:href>", answer.decode())}
+
+
+def index_row(server: ServerThread, name: str) -> tuple:
+    with sqlite3.connect(server.settings.storage.path) as db:
+        return db.execute("SELECT instances, floating, indexed_until FROM objects WHERE name = ?", (name,)).fetchone()
+
+
+async def set_calendar_timezone(http: Http, text: str) -> None:
+    proppatch = (
+        '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f"<D:set><D:prop><C:calendar-timezone><![CDATA[{text}]]></C:calendar-timezone></D:prop></D:set>"
+        "</D:propertyupdate>"
+    )
+    status, _, answer = await http.request("PROPPATCH", CAL, proppatch, {"Content-Type": "application/xml"})
+    assert status == 207 and b"200" in answer, answer
+
+
+async def test_an_all_day_event_is_read_in_the_calendars_zone_and_the_querys(http: Http, dated_server: ServerThread) -> None:
+    await put(http, "holiday.ics", body("holiday", "DTSTART;VALUE=DATE:20270615", "SUMMARY:Holiday"))
+    assert index_row(dated_server, "holiday.ics")[1] is not None  # kept as wall-clock time
+    # In UTC the day is 2027-06-15T00:00Z to 2027-06-16T00:00Z.
+    assert await found(http, query("VEVENT", "20270615T230000Z", "20270616T000000Z")) == {"holiday.ics"}
+    await set_calendar_timezone(http, PAGO_PAGO)  # UTC-11: 11:00Z on the 15th to 11:00Z on the 16th
+    assert await found(http, query("VEVENT", "20270616T105959Z", "20270616T110000Z")) == {"holiday.ics"}
+    assert await found(http, query("VEVENT", "20270615T100000Z", "20270615T110000Z")) == set()
+    # The query's own timezone element wins: UTC+14, 10:00Z on the 14th to 10:00Z on the 15th.
+    assert await found(http, query("VEVENT", "20270614T100000Z", "20270614T100001Z", KIRITIMATI)) == {"holiday.ics"}
+    assert await found(http, query("VEVENT", "20270615T100000Z", "20270616T000000Z", KIRITIMATI)) == set()
+
+
+async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Http, dated_server: ServerThread) -> None:
+    await put(http, "weekly.ics", body("weekly", "DTSTART:20261201T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY",
+                                        "EXDATE:20310304T090000Z"))
+    server = dated_server
+    _, _, until = index_row(server, "weekly.ics")
+    assert until == int(datetime(2028, 6, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # 548 days on
+    assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
+    assert await found(http, query("VEVENT", "20310304T000000Z", "20310305T000000Z")) == set()  # the EXDATE
+    _, _, extended = index_row(server, "weekly.ics")
+    assert extended > int(datetime(2031, 3, 5, tzinfo=timezone.utc).timestamp())
+    # Now answered from the stored index, the same way.
+    assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
+    assert await found(http, query("VEVENT", "20310225T100000Z", "20310226T000000Z")) == set()
+
+
+async def test_a_row_written_before_the_index_is_parsed_once_then_indexed(http: Http, dated_server: ServerThread) -> None:
+    await put(http, "old.ics", body("old", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY"))
+    server = dated_server
+    with sqlite3.connect(server.settings.storage.path) as db:
+        db.execute("UPDATE objects SET instances = NULL, floating = NULL, busy = NULL, indexed_until = NULL")
+    assert await found(http, query("VEVENT", "20280101T000000Z", "20280101T010000Z")) == {"old.ics"}
+    instances, floating, until = index_row(server, "old.ics")
+    assert floating is not None and until is not None
+    assert await found(http, query("VEVENT", "20280102T000000Z", "20280102T010000Z")) == set()
+
+
+async def test_tasks_with_and_without_dates(http: Http, dated_server: ServerThread) -> None:
+    await put(http, "someday.ics", body("someday", "SUMMARY:Clean the garage", component="VTODO"))
+    await put(http, "due.ics", body("due", "DUE:20270110T170000Z", component="VTODO"))
+    await put(http, "rent.ics", body("rent", "DUE;VALUE=DATE:20270101", "RRULE:FREQ=MONTHLY", component="VTODO"))
+    assert index_row(dated_server, "someday.ics")[2] == BEYOND
+    assert await found(http, query("VTODO", "20270110T000000Z", "20270111T000000Z")) == {"someday.ics", "due.ics"}
+    # A task due at midnight belongs to the range that ends then (RFC 4791 9.9: start < DUE <= end).
+    assert await found(http, query("VTODO", "20270228T120000Z", "20270301T000000Z")) == {"someday.ics", "rent.ics"}
+    assert await found(http, query("VTODO", "20270301T000000Z", "20270302T000000Z")) == {"someday.ics"}
+
+
+async def test_free_busy_reads_all_day_events_in_the_calendars_zone(http: Http) -> None:
+    await put(http, "holiday.ics", body("holiday", "DTSTART;VALUE=DATE:20270615"))
+    await put(http, "standup.ics", body("standup", "DTSTART:20261201T090000Z", "DURATION:PT15M",
+                                        "RRULE:FREQ=DAILY", "STATUS:TENTATIVE"))
+    await set_calendar_timezone(http, PAGO_PAGO)
+    report = (
+        '<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        '<C:time-range start="20270615T000000Z" end="20270617T000000Z"/></C:free-busy-query>'
+    )
+    status, _, answer = await http.request("REPORT", CAL, report, {"Depth": "1", "Content-Type": "application/xml"})
+    assert status == 200
+    text = answer.decode().replace("\r\n ", "")
+    assert "FREEBUSY;FBTYPE=BUSY:20270615T110000Z/20270616T110000Z" in text
+    assert text.count("FBTYPE=BUSY-TENTATIVE") == 2  # the stand-up on the 15th and the 16th
