@@ -18,12 +18,12 @@ LEAVES = {"config", "errors", "__init__"}
 
 
 def layer_of(module: str) -> str:
-    """'caldav_sched.services.objects' -> 'services'; the daemon and __main__ sit with the CLI."""
+    """'caldav_sched.services.objects' -> 'services'; the daemon, its processes and __main__ sit with the CLI."""
     parts = module.split(".")
     if len(parts) == 1:
         return "leaf"
     top = parts[1]
-    if top in ("daemon", "__main__"):
+    if top in ("daemon", "processes", "__main__"):
         return "cli"
     if top in LEAVES or top.startswith("logging_setup"):
         return "leaf"

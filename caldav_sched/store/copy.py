@@ -2,9 +2,13 @@
 
 Every table the server keeps, row for row and column for column: users,
 calendars with their modification sequences, objects with their stored
-bytes, ETags and Schedule-Tags, the change log (so clients' sync tokens stay
-valid), reply tokens, the iTIP history, SEQUENCE marks, inbound mail, jobs in
-every state and the server's secrets.  The target must be migrated and
+bytes, ETags, Schedule-Tags and time index (the same little-endian values
+on both backends, so a copy answers queries as the original does), the
+change log (so clients' sync tokens stay valid), reply tokens, the iTIP
+history, SEQUENCE marks, inbound mail (with the mailbox place each IMAP
+message came from, so none is taken twice), jobs in every state and the
+server's secrets.  Not the leases: they name processes of the source
+installation, and the target's first reader takes them.  The target must be migrated and
 empty; rows keep their ids, and PostgreSQL's id generators are moved past
 the copied ids.  Rows go over in batches, each batch one write transaction
 in one trip to the target's writer.

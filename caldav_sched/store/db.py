@@ -318,15 +318,6 @@ class Database:
         async with self._write_lock:
             return await in_thread(self.writer, work, *args, **kwargs)
 
-    @asynccontextmanager
-    async def exclusive(self, name: str, *, poll: float = 2.0) -> AsyncIterator[None]:
-        """What only one instance may do at a time: on SQLite, one process runs it.
-
-        (``[server] processes`` above 1 is refused on SQLite; PostgreSQL's
-        ``exclusive`` takes a database-wide lock.)
-        """
-        yield
-
     def watch_jobs(self, wake: Callable[[], None]) -> None:
         """Nothing to watch: one SQLite file has writers in this process only.
 

@@ -37,7 +37,6 @@ import re
 import shlex
 import subprocess
 import threading
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -59,8 +58,6 @@ DIALECT = "postgresql"
 WRITE_LOCK_KEY = 0x6361_6C64_6176_0001
 MIGRATE_LOCK_KEY = 0x6361_6C64_6176_0002
 JOBS_CHANNEL = "caldav_sched_jobs"
-# Locks taken with ``PgDatabase.exclusive`` sit above this key.
-EXCLUSIVE_LOCK_BASE = 0x6361_6C64_0000_0000
 
 # Tables whose rows have a generated ``id``: an INSERT into one returns it.
 _ID_TABLES = frozenset(
@@ -284,11 +281,6 @@ class PgConnection:
         return await self._link.call(work, *args, **kwargs)
 
 
-def _try_lock(raw: PgRaw, key: int) -> bool:
-    row = raw.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()
-    return bool(row and row[0])
-
-
 def _begin(raw: PgRaw) -> None:
     raw.pg.execute("BEGIN")
     raw.pg.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
@@ -443,24 +435,6 @@ class PgDatabase:
         """Run sqlite3-style ``work(raw, ...)`` on the writer outside a transaction."""
         async with self._write_lock:
             return await self._writer_link().call(work, *args, **kwargs)
-
-    @asynccontextmanager
-    async def exclusive(self, name: str, *, poll: float = 2.0) -> AsyncIterator[None]:
-        """Hold the database-wide lock *name* (waiting until it is free) for the block.
-
-        For what only one instance may do at a time (the IMAP consumer).  The
-        lock is a session advisory lock on a connection of its own: when the
-        holder dies, PostgreSQL ends its session and another instance takes
-        the lock over within *poll* seconds.
-        """
-        link = _Link(self.url, self._password, "pg-exclusive")
-        key = EXCLUSIVE_LOCK_BASE + zlib.crc32(name.encode("utf-8"))
-        try:
-            while not await link.call(_try_lock, key):
-                await asyncio.sleep(poll)
-            yield
-        finally:
-            await link.close()  # ends the session, and with it the lock
 
     def watch_jobs(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` on the loop whenever any instance commits a new job."""

@@ -9,7 +9,14 @@ from caldav_sched.services import Services
 from caldav_sched.services import inbound as inbound_service
 from caldav_sched.services import leases
 from caldav_sched.services.errors import AlreadyStored
+from tests.conftest import BACKENDS
 from tests.imap.helpers import newsletter
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Origins and leases are SQL of the store: both backends."""
+    return str(request.param)
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ All-day events read in the calendar's own zone (CALDAV:calendar-timezone, or
 the query's timezone element), a series without end asked about years ahead
 (the index is kept further and stored), a row written before the index
 existed (parsed once, then indexed), tasks, and free-busy from the index.
+On both backends: PostgreSQL keeps the same index columns and answers alike.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from caldav_sched.domain.time_index import BEYOND
-from tests.conftest import USERS, Http, ServerThread, ShiftedClock, make_settings
+from tests.conftest import BACKENDS, USERS, Http, ServerThread, ShiftedClock, make_settings
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 CAL = "/home/alice/calendar/event/"
@@ -53,6 +53,11 @@ def query(component: str, start: str, end: str, tz: str | None = None) -> str:
     )
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def dated_server(tmp_path: Path) -> Iterator[ServerThread]:
     running = ServerThread(make_settings(tmp_path), clock=ShiftedClock(NOW))
@@ -81,8 +86,9 @@ async def found(http: Http, report: str) -> set[str]:
 
 
 def index_row(server: ServerThread, name: str) -> tuple:
-    with sqlite3.connect(server.settings.storage.path) as db:
-        return db.execute("SELECT instances, floating, indexed_until FROM objects WHERE name = ?", (name,)).fetchone()
+    rows = server.call(server.services.db.reader().execute_fetchall(
+        "SELECT instances, floating, indexed_until FROM objects WHERE name = ?", (name,)))
+    return tuple(rows[0])
 
 
 async def set_calendar_timezone(http: Http, text: str) -> None:
@@ -126,8 +132,8 @@ async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Htt
 async def test_a_row_written_before_the_index_is_parsed_once_then_indexed(http: Http, dated_server: ServerThread) -> None:
     await put(http, "old.ics", body("old", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY"))
     server = dated_server
-    with sqlite3.connect(server.settings.storage.path) as db:
-        db.execute("UPDATE objects SET instances = NULL, floating = NULL, busy = NULL, indexed_until = NULL")
+    server.call(server.services.db.write(lambda raw: raw.execute(
+        "UPDATE objects SET instances = NULL, floating = NULL, busy = NULL, indexed_until = NULL")))
     assert await found(http, query("VEVENT", "20280101T000000Z", "20280101T010000Z")) == {"old.ics"}
     instances, floating, until = index_row(server, "old.ics")
     assert floating is not None and until is not None

@@ -113,3 +113,84 @@ async def test_a_clients_old_sync_token_still_works_against_the_postgresql_copy(
         assert "after.ics" in changes
     finally:
         returned.stop()
+
+
+QUERY = (
+    '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    '<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">'
+    '<C:comp-filter name="VEVENT"><C:time-range start="{start}" end="{end}"/>'
+    "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
+)
+
+
+async def found(base: str, start: str, end: str) -> set[str]:
+    async with aiohttp.ClientSession() as session:
+        async with session.request(
+            "REPORT", base + CAL, data=QUERY.format(start=start, end=end),
+            headers={**AUTH, "Content-Type": "application/xml", "Depth": "1"},
+        ) as response:
+            assert response.status == 207
+            text = await response.text()
+    return set(re.findall(r"/([^/<]+\.ics)</D:href>", text))
+
+
+def index_rows(server: ServerThread) -> list[tuple]:
+    rows = server.call(server.services.db.reader().execute_fetchall(
+        "SELECT name, span_start, span_end, instances, floating, busy, indexed_until"
+        " FROM objects ORDER BY name"))
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+
+
+def calendar(uid: str, *lines: str) -> str:
+    inner = "\r\n".join((f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines))
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n{inner}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+
+async def test_the_copy_keeps_the_time_index_and_where_imap_mail_came_from(
+    tmp_path, postgres_cluster: Cluster
+):
+    from caldav_sched.services import inbound as inbound_service
+    from caldav_sched.services.errors import AlreadyStored
+    from tests.imap.helpers import newsletter
+
+    settings = make_settings(tmp_path)
+    sqlite = ServerThread(settings)
+    sqlite.start()
+    sqlite.add_user("alice", USERS["alice"])
+    year = 2027
+    await request("PUT", sqlite.url + CAL + "weekly.ics", calendar(
+        "weekly", f"DTSTART:{year}0104T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY",
+        f"EXDATE:{year}0111T090000Z"))
+    await request("PUT", sqlite.url + CAL + "holiday.ics", calendar(
+        "holiday", f"DTSTART;VALUE=DATE:{year}0615", "RRULE:FREQ=YEARLY"))
+    await request("PUT", sqlite.url + CAL + "lunch.ics", calendar(
+        "lunch", f"DTSTART:{year}0301T120000", "DURATION:PT1H"))  # floating
+    ranges = [
+        (f"{year}0104T000000Z", f"{year}0105T000000Z"), (f"{year}0111T000000Z", f"{year}0112T000000Z"),
+        (f"{year}0615T120000Z", f"{year}0615T130000Z"), (f"{year + 1}0615T000000Z", f"{year + 1}0616T000000Z"),
+        (f"{year}0301T115959Z", f"{year}0301T120001Z"), (f"{year}0302T000000Z", f"{year}0303T000000Z"),
+    ]
+    answers = [await found(sqlite.url, start, end) for start, end in ranges]
+    assert answers[0] == {"weekly.ics"} and answers[1] == set()  # the index really decides
+    origin = "u@imap.example/INBOX;7:1"
+    sqlite.call(inbound_service.receive(
+        sqlite.services, newsletter(1), via="imap", envelope_from=None, envelope_to=[], origin=origin))
+    before = index_rows(sqlite)
+    sqlite.stop()
+
+    url = postgres_cluster.new_database(migrated=False)
+    source = config_file(tmp_path, "sqlite.toml", path=settings.storage.path)
+    assert await asyncio.to_thread(cli, ["storage", "copy", "--to", url, "--config", source]) == 0
+    copied = ServerThread(dataclasses.replace(
+        settings, storage=dataclasses.replace(settings.storage, url=url)
+    ))
+    copied.start()
+    try:
+        assert index_rows(copied) == before
+        assert [await found(copied.url, start, end) for start, end in ranges] == answers
+        with pytest.raises(AlreadyStored):
+            copied.call(inbound_service.receive(
+                copied.services, newsletter(1), via="imap", envelope_from=None,
+                envelope_to=[], origin=origin))
+    finally:
+        copied.stop()
