@@ -116,17 +116,26 @@ async def copy_installation(source: Any, target: Any, progress: Progress | None 
         insert = (
             f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})"
         )
+        # Batches by key (each one an index range scan from where the last
+        # ended), so a large table costs its rows, not rows x batches.
+        key_columns = [name.strip() for name in key.split(",")]
+        key_at = [columns.index(name) for name in key_columns]
+        first = f"SELECT {names} FROM {table} ORDER BY {key} LIMIT ?"
+        after = (
+            f"SELECT {names} FROM {table} WHERE ({key}) > ({', '.join('?' for _ in key_at)})"
+            f" ORDER BY {key} LIMIT ?"
+        )
         done = 0
-        offset = 0
+        last: tuple[Any, ...] | None = None
         while True:
             rows = await source.reader().execute_fetchall(
-                f"SELECT {names} FROM {table} ORDER BY {key} LIMIT ? OFFSET ?", (BATCH, offset)
+                first if last is None else after, (BATCH,) if last is None else (*last, BATCH)
             )
             if not rows:
                 break
+            last = tuple(rows[-1][i] for i in key_at)
             batch = [_convert(table, columns, row) for row in rows]
             await target.write(lambda raw, b=batch: _insert_all(raw, insert, b))
-            offset += len(rows)
             done += len(rows)
             if progress is not None:
                 progress(table, done, totals[table])

@@ -55,8 +55,9 @@ def config_file(tmp_path: Path, name: str, **storage: str) -> str:
 
 
 async def test_a_clients_old_sync_token_still_works_against_the_postgresql_copy(
-    tmp_path, postgres_cluster: Cluster, capsys
+    tmp_path, postgres_cluster: Cluster, capsys, monkeypatch
 ):
+    monkeypatch.setattr("caldav_sched.store.copy.BATCH", 2)  # every table in several batches
     settings = make_settings(tmp_path)
     sqlite = ServerThread(settings)
     sqlite.start()
