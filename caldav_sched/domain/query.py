@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from icalendar import Calendar, Component
 from icalendar.prop import vBroken
 
+from caldav_sched.domain.ical import OBJECT_COMPONENTS
 from caldav_sched.domain.timespan import (
     Instance,
     Series,
@@ -46,7 +47,8 @@ SUPPORTED_COLLATIONS = ("i;ascii-casemap", "i;octet", "i;unicode-casemap")
 #: RFC 4790 9.3 match types (as used by RFC 6352 text-match); CalDAV's own is "contains".
 MATCH_TYPES = ("contains", "equals", "starts-with", "ends-with")
 #: Components for which RFC 4791 9.9 defines a time-range test.
-TIME_RANGE_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VALARM")
+#: RFC 7953 3.1 adds VAVAILABILITY.
+TIME_RANGE_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VALARM", "VAVAILABILITY")
 #: Components whose stored span (timespan.object_span) an index scan may use.
 INDEXED_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
 
@@ -149,9 +151,15 @@ def index_range(flt: CompFilter) -> TimeRange | None:
 
 
 def component_type(flt: CompFilter) -> str | None:
-    """The component type (VEVENT, VTODO...) that every match must contain, if any."""
-    for child in _indexable_children(flt):
-        return child.name.upper()
+    """The component type (VEVENT, VTODO...) that every match must contain, if any.
+
+    Stored objects are listed by it, so only objects of that type are parsed.
+    """
+    if flt.name.upper() != "VCALENDAR" or flt.is_not_defined:
+        return None
+    for child in flt.comp_filters:
+        if not child.is_not_defined and child.name.upper() in OBJECT_COMPONENTS:
+            return child.name.upper()
     return None
 
 
@@ -269,6 +277,8 @@ def _component_in_time_range(component: Component, rng: TimeRange, ctx: _Context
     name = component.name
     if name == "VFREEBUSY":
         return _freebusy_overlaps(component, rng, ctx.tz)
+    if name == "VAVAILABILITY":
+        return _availability_overlaps(component, rng, ctx.tz)
     if name == "VALARM":
         return parent is not None and _alarm_overlaps(component, parent, rng, ctx)
     if name not in ("VEVENT", "VTODO", "VJOURNAL"):
@@ -394,6 +404,22 @@ def _freebusy_overlaps(freebusy: Component, rng: TimeRange, tz: tzinfo | None) -
     if start is not None and end is not None:
         return rule_holds(FREEBUSY, start, end, rng)
     return any(rng.overlaps(first, last) for first, last in freebusy_periods(freebusy, tz))
+
+
+def _availability_overlaps(availability: Component, rng: TimeRange, tz: tzinfo | None) -> bool:
+    """RFC 7953 3.1: the period a VAVAILABILITY covers overlaps the range.
+
+    Without DTSTART it starts at the beginning of time; without DTEND or
+    DURATION it runs to the end of time.
+    """
+    start = date_value(availability, "DTSTART")
+    end = date_value(availability, "DTEND")
+    if end is None and start is not None:
+        duration = value_of(availability.get("DURATION"))
+        end = add_duration(start, duration) if isinstance(duration, timedelta) else None
+    first = to_utc(start, tz) if start is not None else None
+    last = to_utc(end, tz) if end is not None else None
+    return (last is None or _lt(rng.start, last)) and (first is None or _gt(rng.end, first))
 
 
 def freebusy_periods(freebusy: Component, tz: tzinfo | None = None) -> Iterator[tuple[datetime, datetime]]:

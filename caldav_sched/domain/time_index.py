@@ -24,6 +24,7 @@ free-busy is kept beside the pairs: ``(start, end, FBTYPE)`` in UTC.
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
@@ -312,6 +313,27 @@ def _read(entry_first: int, entry_second: int, code: int, tz: tzinfo | None) -> 
 _WALL_SLACK = 2 * 86400
 
 
+# Below this many flat numbers, testing every entry is cheaper than finding where to start.
+_FEW_ENTRIES = 3 * 8
+# Rules whose instance stays in every range after its first value.
+_OPEN_RULES = frozenset({TODO_CREATED, ALWAYS})
+
+
+def _first_entry_reaching(floating: Sequence[int], firsts: Sequence[int], lo: float) -> int:
+    """Where the zone-less entries that may still reach ``lo`` begin (a flat index).
+
+    Entries come by wall-clock start; every rule but the open ones ends by
+    the later of its two values (plus a second), and no entry's later value
+    lies further past its start than the longest entry's.  A long series
+    (a birthday kept since its birth year) is then tested from the last few
+    years only, not from its first instance.
+    """
+    if len(floating) <= _FEW_ENTRIES or lo == -math.inf or any(code & 0xF in _OPEN_RULES for code in set(floating[2::3])):
+        return 0
+    longest = max(0, max(map(operator.sub, floating[1::3], firsts)))
+    return bisect_left(firsts, lo - longest - _WALL_SLACK - 1) * 3
+
+
 def range_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[Sequence[int], Sequence[int]], bool]:
     """RFC 4791 9.9 from the index: ``test(instances, floating)`` says whether any instance is in ``rng``.
 
@@ -326,8 +348,9 @@ def range_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[Sequence[int], Se
             return True
         if not floating:
             return False
-        last = bisect_left(floating[0::3], hi + _WALL_SLACK) * 3
-        for i in range(0, last, 3):
+        firsts = floating[0::3]
+        last = bisect_left(firsts, hi + _WALL_SLACK) * 3
+        for i in range(_first_entry_reaching(floating, firsts, lo), last, 3):
             code = floating[i + 2]
             first, second = _read(floating[i], floating[i + 1], code, tz)
             after, before = bounds(code & 0xF, first, second)

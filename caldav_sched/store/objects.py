@@ -294,9 +294,11 @@ async def objects_in_span(
     time-range the index decides is answered without reading it.  ``keep``
     drops the rows whose index says no before a row object is made for them.
     """
-    columns = _META + ", o.instances, o.floating, o.busy, o.indexed_until" + (
-        ", o.data" if with_data else ""
-    )
+    # Busy time is read only for free-busy: a column less to walk to in
+    # rows whose iCalendar text spills over onto other pages.
+    columns = _META + ", o.instances, o.floating, o.indexed_until" + (
+        ", o.busy" if with_busy else ""
+    ) + (", o.data" if with_data else "")
     sql = f"SELECT {columns} FROM objects o WHERE o.collection_id = ?"
     args: list[object] = [collection_id]
     if component:
@@ -309,14 +311,14 @@ async def objects_in_span(
     for r in rows:
         instances = decode_instances(r[_META_COUNT]) or _EMPTY
         floating = decode_instances(r[_META_COUNT + 1]) or _EMPTY
-        until = r[_META_COUNT + 3]
+        until = r[_META_COUNT + 2]
         if keep is not None and not keep(instances, floating, until):
             continue
-        busy = (decode_instances(r[_META_COUNT + 2]) or _EMPTY) if with_busy else _EMPTY
+        busy = (decode_instances(r[_META_COUNT + 3]) or _EMPTY) if with_busy else _EMPTY
         kept.append(
             ObjectRow(
                 *r[:_META_COUNT],
-                data=bytes(r[_META_COUNT + 4]) if with_data else None,
+                data=bytes(r[-1]) if with_data else None,
                 instances=instances,
                 floating=floating,
                 busy=busy,

@@ -127,3 +127,24 @@ async def test_calendars_with_the_old_default_take_every_type_after_migration_00
         ("event", ",".join(ALL)),
         ("todos", "VTODO"),
     ]
+
+
+async def test_a_time_range_finds_availability_by_its_period(http):
+    """RFC 7953 3.1: a VAVAILABILITY covers DTSTART to DTEND (or on without end)."""
+    await http.request("PUT", CAL + "ev.ics", event(), ICS)
+    await http.request("PUT", CAL + "av.ics", AVAILABILITY, ICS)
+
+    async def in_range(start: str, end: str) -> list[str]:
+        body = (
+            "<C:calendar-query xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
+            "<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name='VCALENDAR'>"
+            f"<C:comp-filter name='VAVAILABILITY'><C:time-range start='{start}' end='{end}'/>"
+            "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
+        )
+        status, _, response = await http.request("REPORT", CAL, body, {"Depth": "1"})
+        assert status == 207
+        return [h.text for h in etree.fromstring(response).iter("{DAV:}href")]
+
+    # The office hours start on 2026-01-05 and have no end.
+    assert await in_range("20351201T000000Z", "20351202T000000Z") == [CAL + "av.ics"]
+    assert await in_range("20260101T000000Z", "20260105T000000Z") == []

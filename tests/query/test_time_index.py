@@ -247,6 +247,21 @@ def test_a_floating_all_day_event_seen_from_both_ends_of_the_world() -> None:
     assert busy == [(utc("20270615T110000Z"), utc("20270616T110000Z"), "BUSY")]
 
 
+def test_a_birthday_kept_since_its_birth_year_is_found_on_its_day_only() -> None:
+    # Seventy-odd all-day instances: the index starts looking near the range.
+    birthday = cal(event("DTSTART;VALUE=DATE:19550312", "RRULE:FREQ=YEARLY", "SUMMARY:Ada"))
+    index = time_index(birthday, NOW)
+    assert len(index.floating) // 3 > 70
+    for zone in (None, ZoneInfo("Pacific/Pago_Pago"), ZoneInfo("Pacific/Kiritimati")):
+        for start, end, expected in (("20270312T000000Z", "20270313T000000Z", True),
+                                     ("20270301T000000Z", "20270309T000000Z", False),
+                                     ("19550312T000000Z", "19550313T000000Z", True),
+                                     ("20260310T000000Z", "20260315T000000Z", True)):
+            rng = rng_utc(start, end)
+            assert index_says(index, rng, zone) is expected, (zone, start)
+            assert parse_says(birthday, "VEVENT", rng, zone) is expected
+
+
 def test_a_task_without_dates_is_in_every_range() -> None:
     someday = cal(todo("SUMMARY:Clean the garage"))
     index = time_index(someday, NOW)
@@ -288,3 +303,22 @@ def test_objects_beyond_what_an_index_keeps_are_left_to_the_parser() -> None:
     assert time_index(daily_for_ages, NOW).until == NOT_INDEXED
     mixed = cal(event("DTSTART:20270101T090000Z"), todo("DUE:20270101T090000Z", uid="u2"))
     assert time_index(mixed, NOW).until == NOT_INDEXED
+
+
+AVAILABILITY_CASES = [
+    # (lines, range, expected): RFC 7953 3.1, open ends for a missing DTSTART or DTEND.
+    (("DTSTART:20270101T000000Z", "DTEND:20270201T000000Z"), ("20270131T230000Z", "20270201T000000Z"), True),
+    (("DTSTART:20270101T000000Z", "DTEND:20270201T000000Z"), ("20270201T000000Z", "20270202T000000Z"), False),
+    (("DTSTART:20270101T000000Z", "DURATION:P7D"), ("20270107T000000Z", "20270108T000000Z"), True),
+    (("DTSTART:20270101T000000Z", "DURATION:P7D"), ("20270108T000000Z", "20270109T000000Z"), False),
+    (("DTSTART:20270101T000000Z",), ("20400101T000000Z", "20400102T000000Z"), True),
+    (("DTSTART:20270101T000000Z",), ("20261231T000000Z", "20270101T000000Z"), False),
+    (("DTEND:20270101T000000Z",), ("19700101T000000Z", "19700102T000000Z"), True),
+    ((), ("20270101T000000Z", "20270102T000000Z"), True),
+]
+
+
+def test_availability_time_ranges() -> None:
+    for lines, (start, end), expected in AVAILABILITY_CASES:
+        resource = cal(component("VAVAILABILITY", *lines))
+        assert parse_says(resource, "VAVAILABILITY", rng_utc(start, end), None) is expected, (lines, start)
