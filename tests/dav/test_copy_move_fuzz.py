@@ -7,6 +7,8 @@ another server), and a refused request leaves the source as it was.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+EXAMPLES = itertools.count()
 ANSWERS = {201, 204, 400, 403, 404, 409, 412, 502}
 PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 DESTINATIONS = [
@@ -60,11 +63,13 @@ def client(server) -> SyncClient:
 def test_copy_and_move_answer_clearly_and_a_refusal_changes_nothing(
     client, method, destination, overwrite, if_match
 ):
-    # Clear whatever an earlier example left elsewhere, so the UID is free.
-    for leftover in (WORK + "fuzz.ics", CAL + "renamed.ics"):
+    # Clear what an earlier example left; a UID of its own, so that a copy an
+    # earlier example left under a mutated name cannot conflict with it.
+    for leftover in (SOURCE, WORK + "fuzz.ics", CAL + "renamed.ics"):
         client("DELETE", leftover)
-    status, etag, _ = client("PUT", SOURCE, event(uid="fuzz"), **{"Content-Type": "text/calendar"})
-    assert status in (201, 204)
+    uid = f"fuzz-{next(EXAMPLES)}"
+    status, etag, _ = client("PUT", SOURCE, event(uid=uid), **{"Content-Type": "text/calendar"})
+    assert status == 201
     headers = {"Destination": destination.replace("{url}", client.url)}
     if overwrite is not None:
         headers["Overwrite"] = overwrite

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -195,3 +199,34 @@ async def test_the_copy_keeps_the_time_index_and_where_imap_mail_came_from(
                 envelope_to=[], origin=origin))
     finally:
         copied.stop()
+
+
+def test_the_copy_shows_its_progress_on_a_terminal(tmp_path, postgres_cluster: Cluster):
+    source = config_file(tmp_path, "sqlite.toml", path=str(tmp_path / "db.sqlite3"))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for name, email in USERS.items():
+        subprocess.run(
+            [sys.executable, "-m", "caldav_sched", "user", "add", name, "--email", email,
+             "--password-stdin", "--config", source],
+            input="a long enough password\n", text=True, env=env, check=True, capture_output=True,
+        )
+    url = postgres_cluster.new_database(migrated=False)
+    terminal, attached = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "caldav_sched", "storage", "copy", "--to", url, "--config", source],
+        stderr=attached, stdout=subprocess.PIPE, env=env, timeout=60,
+    )
+    os.close(attached)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the other end is closed and everything read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    assert done.returncode == 0
+    assert b"\rusers: 3/3" in shown and b"\rcollections: " in shown  # one line per table, rewritten
+    assert b"copied" in done.stdout and b"3 users" in done.stdout

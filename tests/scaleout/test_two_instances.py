@@ -140,6 +140,10 @@ async def burst(instances: tuple[Instance, ...], count: int, *, kill_at: int | N
         sent += 1
         if kill_at is not None and sent == kill_at and victim is not None and victim.process:
             victim.process.send_signal(signal.SIGKILL)
+            # Reaped, as its service manager does: a worker on this host sees
+            # it gone.  (Across machines its jobs' leases run out instead:
+            # tests/queue, test_an_expired_lease_is_taken_up_again.)
+            victim.process.wait()
 
     connector = aiohttp.TCPConnector(limit=16)
     async with aiohttp.ClientSession(connector=connector) as session:
