@@ -319,24 +319,22 @@ _FEW_ENTRIES = 3 * 8
 _OPEN_RULES = frozenset({TODO_CREATED, ALWAYS})
 
 
-def _first_entry_reaching(entries: Sequence[int], starts: Sequence[int], lo: float, slack: int,
-                          *, rules: bool = True) -> int:
-    """Where the entries ``(start, end, code)`` that may still reach ``lo`` begin (a flat index).
+def _first_entry_reaching(floating: Sequence[int], firsts: Sequence[int], lo: float) -> int:
+    """Where the zone-less entries that may still reach ``lo`` begin (a flat index).
 
-    Entries come by start; every 9.9 rule but the open ones (and every
-    busy period) ends by the later of its two values plus a second, and no
-    entry's later value lies further past its start than the longest
-    entry's.  A long series (a birthday kept since its birth year) is then
-    read from near the range only, not from its first instance.  ``slack``
-    covers a zone-less value read in any zone; ``rules`` says the codes are
-    9.9 rules, which may be open.
+    Entries come by wall-clock start; every rule but the open ones ends by
+    the later of its two values (plus a second), and no entry's later value
+    lies further past its start than the longest entry's.  A long series
+    (a birthday kept since its birth year) is then tested from near the
+    range only, not from its first instance: each entry's test reads it in
+    the query's zone, which costs more than finding where to begin.
     """
-    if len(entries) <= _FEW_ENTRIES or lo == -math.inf:
+    if len(floating) <= _FEW_ENTRIES or lo == -math.inf:
         return 0
-    if rules and any(code & 0xF in _OPEN_RULES for code in set(entries[2::3])):
+    if any(code & 0xF in _OPEN_RULES for code in set(floating[2::3])):
         return 0
-    longest = max(0, max(map(operator.sub, entries[1::3], starts)))
-    return bisect_left(starts, lo - longest - slack - 1) * 3
+    longest = max(0, max(map(operator.sub, floating[1::3], firsts)))
+    return bisect_left(firsts, lo - longest - _WALL_SLACK - 1) * 3
 
 
 def range_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[Sequence[int], Sequence[int]], bool]:
@@ -355,7 +353,7 @@ def range_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[Sequence[int], Se
             return False
         firsts = floating[0::3]
         last = bisect_left(firsts, hi + _WALL_SLACK) * 3
-        for i in range(_first_entry_reaching(floating, firsts, lo, _WALL_SLACK), last, 3):
+        for i in range(_first_entry_reaching(floating, firsts, lo), last, 3):
             code = floating[i + 2]
             first, second = _read(floating[i], floating[i + 1], code, tz)
             after, before = bounds(code & 0xF, first, second)
@@ -373,13 +371,13 @@ def busy_from_index(
     assert rng.start is not None and rng.end is not None
     lo, hi = int(rng.start.timestamp()), int(rng.end.timestamp())
     found: list[BusyPeriod] = []
-    starts = busy[0::3]
-    last = bisect_left(starts, hi) * 3
-    for i in range(_first_entry_reaching(busy, starts, lo, 0, rules=False), last, 3):
+    # Every entry before the range is looked at: each costs less than
+    # finding where the ones that reach it begin (see range_test).
+    last = bisect_left(busy[0::3], hi) * 3
+    for i in range(0, last, 3):
         _clip_into(found, busy[i], busy[i + 1], busy[i + 2], lo, hi)
-    firsts = floating[0::3]
-    last = bisect_left(firsts, hi + _WALL_SLACK) * 3
-    for i in range(_first_entry_reaching(floating, firsts, lo, _WALL_SLACK), last, 3):
+    last = bisect_left(floating[0::3], hi + _WALL_SLACK) * 3
+    for i in range(0, last, 3):
         code = floating[i + 2]
         fbtype = code >> _FBTYPE_SHIFT
         if fbtype:
