@@ -325,10 +325,13 @@ def _first_entry_reaching(floating: Sequence[int], firsts: Sequence[int], lo: fl
     Entries come by wall-clock start; every rule but the open ones ends by
     the later of its two values (plus a second), and no entry's later value
     lies further past its start than the longest entry's.  A long series
-    (a birthday kept since its birth year) is then tested from the last few
-    years only, not from its first instance.
+    (a birthday kept since its birth year) is then tested from near the
+    range only, not from its first instance: each entry's test reads it in
+    the query's zone, which costs more than finding where to begin.
     """
-    if len(floating) <= _FEW_ENTRIES or lo == -math.inf or any(code & 0xF in _OPEN_RULES for code in set(floating[2::3])):
+    if len(floating) <= _FEW_ENTRIES or lo == -math.inf:
+        return 0
+    if any(code & 0xF in _OPEN_RULES for code in set(floating[2::3])):
         return 0
     longest = max(0, max(map(operator.sub, floating[1::3], firsts)))
     return bisect_left(firsts, lo - longest - _WALL_SLACK - 1) * 3
@@ -368,6 +371,8 @@ def busy_from_index(
     assert rng.start is not None and rng.end is not None
     lo, hi = int(rng.start.timestamp()), int(rng.end.timestamp())
     found: list[BusyPeriod] = []
+    # Every entry before the range is looked at: each costs less than
+    # finding where the ones that reach it begin (see range_test).
     last = bisect_left(busy[0::3], hi) * 3
     for i in range(0, last, 3):
         _clip_into(found, busy[i], busy[i + 1], busy[i + 2], lo, hi)

@@ -260,6 +260,9 @@ def test_a_birthday_kept_since_its_birth_year_is_found_on_its_day_only() -> None
             rng = rng_utc(start, end)
             assert index_says(index, rng, zone) is expected, (zone, start)
             assert parse_says(birthday, "VEVENT", rng, zone) is expected
+        week = rng_utc("20270308T000000Z", "20270315T000000Z")
+        busy = coalesce(busy_from_index(stored(index)[2], stored(index)[1], week, zone))
+        assert busy == busy_periods([birthday], week, tz=zone) != []
 
 
 def test_a_task_without_dates_is_in_every_range() -> None:
