@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from caldav_sched.store import postgresql
@@ -43,8 +45,21 @@ class Migration:
     sql: str
 
 
+def _folder(backend: str) -> Traversable:
+    """Where a backend's files are: in the installed package, or in the checkout.
+
+    An installed server (``pip install .`` or ``-e .``) has them as
+    ``caldav_sched.migrations``; code run straight from a checkout (the
+    tests put the checkout first on the path) finds the top-level folder.
+    """
+    try:
+        return resources.files("caldav_sched.migrations") / backend
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "migrations" / backend
+
+
 def available_migrations(backend: str = "sqlite") -> list[Migration]:
-    folder = resources.files("caldav_sched.migrations") / backend
+    folder = _folder(backend)
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
