@@ -36,7 +36,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 import psycopg
@@ -92,12 +92,30 @@ class _Done:
         self._value.close()
 
 
+class _BlockingCursor(Protocol):
+    """What ``ThreadCursor`` needs of a cursor: sqlite3's, or PostgreSQL's ``PgCursor``."""
+
+    rowcount: int
+    lastrowid: int | None
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
 class ThreadCursor:
-    """aiosqlite's cursor interface over a sqlite3 cursor, for ``ThreadConnection``."""
+    """aiosqlite's cursor interface over a cursor whose rows are already at hand.
+
+    For ``ThreadConnection`` (a sqlite3 cursor in the writer's thread) and
+    for PostgreSQL's connections (a result fetched in the connection's
+    thread, ``store.postgresql``).
+    """
 
     __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: _BlockingCursor) -> None:
         self._cursor = cursor
 
     @property

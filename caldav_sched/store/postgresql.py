@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from caldav_sched.store.db import ThreadConnection, run_to_end
+from caldav_sched.store.db import ThreadConnection, ThreadCursor, run_to_end
 from caldav_sched.store.errors import DatabaseUnavailable
 
 log = logging.getLogger("caldav_sched.store")
@@ -152,46 +152,20 @@ class _Pending:
 
     __slots__ = ("_coroutine", "_cursor")
 
-    def __init__(self, coroutine: Awaitable["PgAsyncCursor"]) -> None:
+    def __init__(self, coroutine: Awaitable["ThreadCursor"]) -> None:
         self._coroutine = coroutine
-        self._cursor: PgAsyncCursor | None = None
+        self._cursor: ThreadCursor | None = None
 
-    def __await__(self) -> Generator[Any, None, "PgAsyncCursor"]:
+    def __await__(self) -> Generator[Any, None, "ThreadCursor"]:
         return self._coroutine.__await__()
 
-    async def __aenter__(self) -> "PgAsyncCursor":
+    async def __aenter__(self) -> "ThreadCursor":
         self._cursor = await self._coroutine
         return self._cursor
 
     async def __aexit__(self, *exc: object) -> None:
         if self._cursor is not None:
             self._cursor.close()
-
-
-class PgAsyncCursor:
-    """aiosqlite's cursor interface over a fetched result."""
-
-    __slots__ = ("_cursor",)
-
-    def __init__(self, cursor: PgCursor) -> None:
-        self._cursor = cursor
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    async def fetchone(self) -> PgRow | None:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[PgRow]:
-        return self._cursor.fetchall()
-
-    def close(self) -> None:
-        self._cursor.close()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -269,8 +243,8 @@ class PgConnection:
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Pending:
         return _Pending(self._execute(sql, tuple(parameters)))
 
-    async def _execute(self, sql: str, parameters: tuple) -> PgAsyncCursor:
-        return PgAsyncCursor(await self._link.call(_execute, sql, parameters))
+    async def _execute(self, sql: str, parameters: tuple) -> ThreadCursor:
+        return ThreadCursor(await self._link.call(_execute, sql, parameters))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[PgRow]:
         cursor = await self._link.call(_execute, sql, tuple(parameters))
