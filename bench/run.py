@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import itip, servers
-from bench.harness import Result, run_workload
+from bench.harness import Result, markdown_table, run_workload
 from bench.workload import WORKLOADS
 
 HERE = Path(__file__).resolve().parent
@@ -124,13 +124,7 @@ def table(results: dict[str, Result | None], unavailable: dict[str, str], n: int
         checks.append("not run" if s not in results else "unavailable" if r is None
                       else ("pass" if r.ok else "FAIL"))
     rows.append([*checks, *[""] * (len(header) - len(checks))])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for index, row in enumerate(rows):
-        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
-        if index == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def targets(runs: dict[int, dict[str, Result | None]], itip_figures: dict | None,

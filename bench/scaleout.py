@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import servers
-from bench.harness import Result, run_workload
+from bench.harness import Result, markdown_table, run_workload
 
 SQLITE = "SQLite"
 PG1 = "PostgreSQL, 1 process"
@@ -107,13 +107,7 @@ def table(results: dict[str, Result | None], n: int) -> str:
         "unavailable" if results.get(c) is None else "pass" if results[c].ok else "FAIL"  # type: ignore[union-attr]
         for c in CONFIGS
     )])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for index, row in enumerate(rows):
-        lines.append("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")
-        if index == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def targets(results: dict[str, Result | None]) -> list[tuple[str, str, bool | None]]:
