@@ -18,10 +18,8 @@ This module owns:
 
 from __future__ import annotations
 
-import math
 import unicodedata
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -183,24 +181,6 @@ def indexed_filter(flt: CompFilter) -> tuple[str, TimeRange, bool] | None:
         and not child.comp_filters
     )
     return child.name.upper(), child.time_range, alone
-
-
-def span_test(rng: TimeRange) -> Callable[[Sequence[int]], bool]:
-    """RFC 4791 9.9 for instances of positive length, given flat as UTC seconds.
-
-    The returned test takes ``start, end, start, end, ...`` sorted by start
-    (an object's stored instance index) and says whether any instance
-    overlaps ``rng``: of the instances that start before its end, does any
-    end after its start.
-    """
-    lo = -math.inf if rng.start is None else rng.start.timestamp()
-    hi = math.inf if rng.end is None else rng.end.timestamp()
-
-    def overlaps(flat: Sequence[int]) -> bool:
-        before_end = bisect_left(flat[0::2], hi)
-        return before_end > 0 and max(flat[1 : 2 * before_end : 2]) > lo
-
-    return overlaps
 
 
 # -- evaluation ----------------------------------------------------------------

@@ -1,38 +1,42 @@
 """The time index of a calendar object: time-range filters decided without parsing.
 
 Layer: domain (pure).  Imports the standard library, ``icalendar`` and the
-sibling ``timespan``/``query``/``freebusy`` modules; no clock reads (``now``
-is passed in).
+sibling ``timespan``/``query`` modules; no clock reads (``now`` is passed in).
 
 Every row of the table in RFC 4791 9.9 is a condition on the range's start
 AND a condition on its end (``domain.query.instance_test``).  With whole
 seconds, each condition is one comparison, so an instance whose values are
-in UTC or a named zone is stored as two numbers ``(after, before)``: it is
-in a range exactly when ``range.start < before AND range.end > after``.  An
-object's pairs, sorted, answer a range by bisection (``domain.query``'s
-``span_test``).  Values without a zone (DATE, floating DATE-TIME) mean a
-different moment in each calendar-timezone, so such instances are kept apart
-as ``(first, second, code)`` with their wall-clock seconds; a query reads
-them in its own zone and applies the same rule.
+in UTC or a named zone becomes two numbers ``(starts_at, ends_at)``: it is
+in a range exactly when ``range.start < ends_at AND range.end > starts_at``.
+The store keeps one row per instance (:class:`InstanceRow`) in a table
+indexed by time, so a query reads the instances in its range and not every
+object that might have one (CalendarServer's TIME_RANGE table).
+
+Values without a zone (DATE, floating DATE-TIME) mean a different moment in
+each calendar-timezone: such an instance keeps its wall-clock seconds and
+its 9.9 rule (``code``), and its ``starts_at``/``ends_at`` are widened by a
+day, further than any zone's offset from UTC, so that the store's scan finds
+it from every zone; :func:`zone_less_in_range` then reads it in the query's
+zone.  Rows that last longer than :data:`LONG` are marked, so that the scan
+of short ones can start :data:`LONG` before the range instead of at the
+beginning of time.
 
 A series without end is kept up to a horizon, about 18 months past the later
 of now and its start (CalendarServer's expand-ahead window); a query that
-ends later extends it (``time_index(..., until=...)``).  Busy time for
-free-busy is kept beside the pairs: ``(start, end, FBTYPE)`` in UTC.
+ends later extends it (``time_index(..., until=...)``).  Each row of a VEVENT
+carries its busy type (RFC 4791 7.10), so free-busy reads the same rows.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from icalendar import Calendar, Component
 
-from caldav_sched.domain.freebusy import BUSY, BUSY_TENTATIVE, BUSY_UNAVAILABLE, FREE, BusyPeriod
+from caldav_sched.domain.freebusy import BUSY, BUSY_TENTATIVE, BUSY_UNAVAILABLE, BusyPeriod
 from caldav_sched.domain.freebusy import event_fbtype, freebusy_properties
 from caldav_sched.domain.query import (
     ALWAYS,
@@ -49,7 +53,6 @@ from caldav_sched.domain.query import (
     InstanceTest,
     TimeRange,
     instance_test,
-    span_test,
 )
 from caldav_sched.domain.timespan import (
     RECURRING_COMPONENTS,
@@ -75,10 +78,15 @@ NOT_INDEXED = -(2**62)
 HORIZON = timedelta(days=548)
 #: The most instances one object may keep in its index.
 MAX_INDEXED_INSTANCES = 2000
+#: Rows lasting longer than this are scanned apart from the others.
+LONG = 8 * 86400
+#: How far a zone-less row is widened: more than any zone's offset from UTC
+#: (Python's tzinfo keeps offsets strictly within a day).
+ZONE_WIDENING = 86400
 
 _FBTYPES = {BUSY: 1, BUSY_TENTATIVE: 2, BUSY_UNAVAILABLE: 3}
 FBTYPE_NAMES = {code: name for name, code in _FBTYPES.items()}
-# Code of a zone-less entry: the 9.9 rule in the low four bits, then whether
+# Code of a zone-less row: the 9.9 rule in the low four bits, then whether
 # the first and the second value are wall-clock seconds, then the FBTYPE.
 _FIRST_FLOATING = 1 << 4
 _SECOND_FLOATING = 1 << 5
@@ -87,21 +95,35 @@ _EPOCH = datetime(1970, 1, 1)
 _EPOCH_DAY = date(1970, 1, 1)
 
 
+class InstanceRow(NamedTuple):
+    """One instance of an object as the store's time table keeps it.
+
+    A zoned instance is in a range exactly when ``range.start < ends_at AND
+    range.end > starts_at``; it makes busy time of type ``fbtype`` (0: none).
+    A zone-less one (``code`` set) keeps its wall-clock seconds, and its
+    ``starts_at``/``ends_at`` only bound where it can be from any zone.
+    """
+
+    is_long: int
+    starts_at: int
+    ends_at: int
+    fbtype: int
+    code: int | None = None
+    wall_first: int | None = None
+    wall_second: int | None = None
+
+
 class TimeIndex(NamedTuple):
     """What the store keeps of an object to answer time-range queries and free-busy.
 
-    ``instances``: flat ``after, before, after, before, ...`` UTC seconds,
-    by ``after``; ``floating``: flat ``first, second, code`` of instances
-    with a zone-less value, by ``first``; ``busy``: flat ``start, end,
-    fbtype`` in UTC, by start.  ``until``: the index decides every range
-    that ends by then (``BEYOND``: every range; ``NOT_INDEXED``: none).
+    ``rows``: one per instance, by start.  ``until``: the rows decide every
+    range that ends by then (``BEYOND``: every range; ``NOT_INDEXED``: none,
+    and there are no rows).
     """
 
     span_start: int | None
     span_end: int | None
-    instances: tuple[int, ...]
-    floating: tuple[int, ...]
-    busy: tuple[int, ...]
+    rows: tuple[InstanceRow, ...]
     until: int
 
 
@@ -110,7 +132,7 @@ class _Unindexable(Exception):
 
 
 def time_index(cal: Calendar, now: datetime, until: datetime | None = None) -> TimeIndex:
-    """The span and the instance index of an object, as of ``now``.
+    """The span and the instance rows of an object, as of ``now``.
 
     ``until`` asks that a series without end be kept at least that far
     (a query beyond the horizon).  Never raises: an object whose instances
@@ -118,15 +140,15 @@ def time_index(cal: Calendar, now: datetime, until: datetime | None = None) -> T
     """
     span_start, span_end = object_span(cal)
     try:
-        instances, floating, busy, decided = _entries(cal, (span_start, span_end), now, until)
+        rows, decided = _rows(cal, (span_start, span_end), now, until)
     except Exception:  # noqa: BLE001 - never fail a write over the index
-        return TimeIndex(span_start, span_end, (), (), (), NOT_INDEXED)
-    return TimeIndex(span_start, span_end, instances, floating, busy, decided)
+        return TimeIndex(span_start, span_end, (), NOT_INDEXED)
+    return TimeIndex(span_start, span_end, rows, decided)
 
 
-def _entries(
+def _rows(
     cal: Calendar, span: tuple[int | None, int | None], now: datetime, until: datetime | None
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
+) -> tuple[tuple[InstanceRow, ...], int]:
     span_start, span_end = span
     components = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
     names = {c.name for c in components}
@@ -134,7 +156,7 @@ def _entries(
         raise _Unindexable  # a query filters on one type; the store keeps one per object
     collector = _Collector()
     if not names:
-        return (), (), (), BEYOND
+        return (), BEYOND
     name = names.pop()
     decided = BEYOND
     if name == "VFREEBUSY":
@@ -166,7 +188,7 @@ def _entries(
                 collector.add(test, fbtypes[key])
     else:
         raise _Unindexable  # no time-range rule of 9.9 known here: the evaluator decides
-    return collector.done(decided)
+    return collector.done(), decided
 
 
 def _runs_forever(master: Component) -> bool:
@@ -179,67 +201,51 @@ def _horizon(forever: Sequence[Component], now: datetime, until: datetime | None
     return latest.replace(microsecond=0) + HORIZON
 
 
+def _row(starts_at: int, ends_at: int, fbtype: int, code: int | None = None,
+         wall_first: int | None = None, wall_second: int | None = None) -> InstanceRow:
+    return InstanceRow(int(ends_at - starts_at > LONG), starts_at, ends_at, fbtype, code, wall_first, wall_second)
+
+
 class _Collector:
     def __init__(self) -> None:
-        self.pairs: list[tuple[int, int]] = []
-        self.floating: list[tuple[int, int, int]] = []
-        self.busy: list[tuple[int, int, int]] = []
+        self.rows: list[InstanceRow] = []
 
     def add(self, test: InstanceTest, fbtype: str | None) -> None:
-        if len(self.pairs) + len(self.floating) >= MAX_INDEXED_INSTANCES:
+        if len(self.rows) >= MAX_INDEXED_INSTANCES:
             raise _Unindexable
         busy = _FBTYPES.get(fbtype or "", 0)
         if test.rule == TODO_CREATED_COMPLETED and _seconds(test.second) < _seconds(test.first):
             # The rule is the same either way round; the earlier value goes first.
             test = InstanceTest(test.rule, test.second, test.first)
+        first, second = _seconds(test.first), _seconds(test.second)
+        if second < first - 86400:
+            # Ends (or is due) well before it starts: its place in start order
+            # says nothing of its range; leave such data to the parser.
+            raise _Unindexable
+        after, before = bounds(test.rule, first, second)
         first_floating = test.first is not None and is_floating(test.first)
         second_floating = test.second is not None and is_floating(test.second)
         if first_floating or second_floating:
             code = test.rule | busy << _FBTYPE_SHIFT
             code |= _FIRST_FLOATING if first_floating else 0
             code |= _SECOND_FLOATING if second_floating else 0
-            first, second = _seconds(test.first), _seconds(test.second)
-            if second < first - 86400:
-                raise _Unindexable  # as for zoned values, below
-            self.floating.append((first, second, code))
+            self.rows.append(_row(after - ZONE_WIDENING, before + ZONE_WIDENING, 0, code, first, second))
             return
-        first, second = _seconds(test.first), _seconds(test.second)
-        if second < first - 86400:
-            # Ends (or is due) well before it starts: its place in start order
-            # says nothing of its range; leave such data to the parser.
-            raise _Unindexable
-        self.pairs.append(bounds(test.rule, first, second))
-        if busy and second > first:
-            self.busy.append((first, second, busy))
+        self.rows.append(_row(after, before, busy if second > first else 0))
 
-    def add_busy(self, start: int, end: int, fbtype: str) -> None:
-        self.busy.append((start, end, _FBTYPES.get(fbtype, 1)))
-
-    def done(self, until: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
-        return (_flat(self.pairs), _flat(self.floating), _flat(self.busy), until)
-
-
-def _flat(rows: list) -> tuple[int, ...]:
-    return tuple(value for row in sorted(rows) for value in row)
+    def done(self) -> tuple[InstanceRow, ...]:
+        return tuple(sorted(self.rows, key=lambda row: (row.starts_at, row.ends_at)))
 
 
 def _add_freebusy(collector: _Collector, freebusy: Component) -> None:
-    """RFC 4791 9.9 for VFREEBUSY, and its busy periods (RFC 4791 7.10)."""
+    """RFC 4791 9.9 for VFREEBUSY.  Its busy periods (RFC 4791 7.10) are read
+    by parsing it: a calendar rarely keeps any, and free-busy does so."""
     start, end = date_value(freebusy, "DTSTART"), date_value(freebusy, "DTEND")
-    periods = [p for p in freebusy_properties(freebusy)]
     if start is not None and end is not None:
         collector.add(InstanceTest(FREEBUSY, start, end), None)
     else:
-        for period in periods:
+        for period in freebusy_properties(freebusy):
             collector.add(InstanceTest(SPAN, period.start, period.end), None)
-    for period in periods:
-        fbtype = str(period.params.get("FBTYPE", BUSY)).strip().upper()
-        if fbtype == FREE:
-            continue
-        if is_floating(period.start) or is_floating(period.end):
-            raise _Unindexable  # RFC 5545 wants UTC here; leave the odd case to the parser
-        first, last = _seconds(period.start), _seconds(period.end)
-        collector.add_busy(first, last, fbtype if fbtype in _FBTYPES else BUSY)
 
 
 def _seconds(value: date | datetime | None) -> int:
@@ -257,7 +263,11 @@ def _seconds(value: date | datetime | None) -> int:
 
 def bounds(rule: int, first: int, second: int) -> tuple[int, int]:
     """``(after, before)`` of a 9.9 rule: the instance is in a range exactly when
-    ``range.start < before AND range.end > after`` (whole seconds)."""
+    ``range.start < before AND range.end > after`` (whole seconds).
+
+    Each bound moves no further than its values do, which is what lets a
+    zone-less row be widened by the most a zone can move it.
+    """
     if rule == EVENT:
         rule = SPAN if second > first else POINT
     if rule == SPAN:
@@ -283,7 +293,7 @@ def bounds(rule: int, first: int, second: int) -> tuple[int, int]:
     raise ValueError(f"unknown time-range rule {rule}")
 
 
-# -- reading the index ------------------------------------------------------------
+# -- reading the rows -------------------------------------------------------------
 
 
 def decides(until: int | None, rng: TimeRange) -> bool:
@@ -295,6 +305,31 @@ def decides(until: int | None, rng: TimeRange) -> bool:
     return rng.end is not None and rng.end.timestamp() <= until
 
 
+def until_needed(rng: TimeRange) -> int:
+    """The least ``until`` of an index that answers ``rng`` (see :func:`decides`)."""
+    return BEYOND if rng.end is None else math.ceil(rng.end.timestamp())
+
+
+class Window(NamedTuple):
+    """The store's scan for a range: rows with ``starts_at < end AND ends_at > start``;
+    of the short ones, only those starting at ``short_from`` or later can be in it."""
+
+    start: int
+    end: int
+    short_from: int
+
+
+def window(rng: TimeRange) -> Window:
+    """The scan of the time table for ``rng``, in whole seconds.
+
+    For whole-second rows, ``ends_at > floor(start)`` says what ``ends_at >
+    start`` says, and ``starts_at < ceil(end)`` what ``starts_at < end`` says.
+    """
+    start = -BEYOND - LONG if rng.start is None else math.floor(rng.start.timestamp())
+    end = BEYOND + 1 if rng.end is None else math.ceil(rng.end.timestamp())
+    return Window(start, end, start - LONG)
+
+
 def wall_to_utc(seconds: int, tz: tzinfo | None) -> int:
     """UTC seconds of a wall-clock time read in ``tz`` (RFC 4791 9.9; UTC when None)."""
     if tz is None:
@@ -302,87 +337,45 @@ def wall_to_utc(seconds: int, tz: tzinfo | None) -> int:
     return int((_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=tz).timestamp())
 
 
-def _read(entry_first: int, entry_second: int, code: int, tz: tzinfo | None) -> tuple[int, int]:
-    first = wall_to_utc(entry_first, tz) if code & _FIRST_FLOATING else entry_first
-    second = wall_to_utc(entry_second, tz) if code & _SECOND_FLOATING else entry_second
+def _read(first: int, second: int, code: int, tz: tzinfo | None) -> tuple[int, int]:
+    if code & _FIRST_FLOATING:
+        first = wall_to_utc(first, tz)
+    if code & _SECOND_FLOATING:
+        second = wall_to_utc(second, tz)
     return first, second
 
 
-# Zone offsets lie within a day of UTC; a zone-less entry whose wall-clock
-# start is more than this past a range's end cannot be in it.
-_WALL_SLACK = 2 * 86400
-
-
-# Below this many flat numbers, testing every entry is cheaper than finding where to start.
-_FEW_ENTRIES = 3 * 8
-# Rules whose instance stays in every range after its first value.
-_OPEN_RULES = frozenset({TODO_CREATED, ALWAYS})
-
-
-def _first_entry_reaching(floating: Sequence[int], firsts: Sequence[int], lo: float) -> int:
-    """Where the zone-less entries that may still reach ``lo`` begin (a flat index).
-
-    Entries come by wall-clock start; every rule but the open ones ends by
-    the later of its two values (plus a second), and no entry's later value
-    lies further past its start than the longest entry's.  A long series
-    (a birthday kept since its birth year) is then tested from near the
-    range only, not from its first instance: each entry's test reads it in
-    the query's zone, which costs more than finding where to begin.
-    """
-    if len(floating) <= _FEW_ENTRIES or lo == -math.inf:
-        return 0
-    if any(code & 0xF in _OPEN_RULES for code in set(floating[2::3])):
-        return 0
-    longest = max(0, max(map(operator.sub, floating[1::3], firsts)))
-    return bisect_left(firsts, lo - longest - _WALL_SLACK - 1) * 3
-
-
-def range_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[Sequence[int], Sequence[int]], bool]:
-    """RFC 4791 9.9 from the index: ``test(instances, floating)`` says whether any instance is in ``rng``.
-
-    Meaningful only when :func:`decides` holds for the object.
-    """
-    in_pairs = span_test(rng)
+def zone_less_in_range(code: int, first: int, second: int, rng: TimeRange, tz: tzinfo | None) -> bool:
+    """RFC 4791 9.9 for a zone-less row: read in ``tz`` (UTC when None), is it in ``rng``?"""
     lo = -math.inf if rng.start is None else rng.start.timestamp()
     hi = math.inf if rng.end is None else rng.end.timestamp()
-
-    def test(instances: Sequence[int], floating: Sequence[int]) -> bool:
-        if instances and in_pairs(instances):
-            return True
-        if not floating:
-            return False
-        firsts = floating[0::3]
-        last = bisect_left(firsts, hi + _WALL_SLACK) * 3
-        for i in range(_first_entry_reaching(floating, firsts, lo), last, 3):
-            code = floating[i + 2]
-            first, second = _read(floating[i], floating[i + 1], code, tz)
-            after, before = bounds(code & 0xF, first, second)
-            if lo < before and hi > after:
-                return True
-        return False
-
-    return test
+    after, before = bounds(code & 0xF, *_read(first, second, code, tz))
+    return lo < before and hi > after
 
 
-def busy_from_index(
-    busy: Sequence[int], floating: Sequence[int], rng: TimeRange, tz: tzinfo | None
-) -> list[BusyPeriod]:
-    """Busy periods of one object within ``rng`` (clipped, not coalesced), from its index."""
+class BusyRow(NamedTuple):
+    """What free-busy reads of a row: its bounds, busy type and zone-less values."""
+
+    starts_at: int
+    ends_at: int
+    fbtype: int
+    code: int | None
+    wall_first: int | None
+    wall_second: int | None
+
+
+def busy_from_rows(rows: Iterable[BusyRow], rng: TimeRange, tz: tzinfo | None) -> list[BusyPeriod]:
+    """Busy periods of VEVENT rows within ``rng`` (clipped, not coalesced)."""
     assert rng.start is not None and rng.end is not None
     lo, hi = int(rng.start.timestamp()), int(rng.end.timestamp())
     found: list[BusyPeriod] = []
-    # Every entry before the range is looked at: each costs less than
-    # finding where the ones that reach it begin (see range_test).
-    last = bisect_left(busy[0::3], hi) * 3
-    for i in range(0, last, 3):
-        _clip_into(found, busy[i], busy[i + 1], busy[i + 2], lo, hi)
-    last = bisect_left(floating[0::3], hi + _WALL_SLACK) * 3
-    for i in range(0, last, 3):
-        code = floating[i + 2]
-        fbtype = code >> _FBTYPE_SHIFT
-        if fbtype:
-            first, second = _read(floating[i], floating[i + 1], code, tz)
-            _clip_into(found, first, second, fbtype, lo, hi)
+    for starts_at, ends_at, fbtype, code, first, second in rows:
+        if code is None:
+            if fbtype:
+                _clip_into(found, starts_at, ends_at, fbtype, lo, hi)
+        elif code >> _FBTYPE_SHIFT and first is not None and second is not None:
+            start, end = _read(first, second, code, tz)
+            _clip_into(found, start, end, code >> _FBTYPE_SHIFT, lo, hi)
     return found
 
 

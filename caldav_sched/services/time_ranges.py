@@ -1,13 +1,14 @@
-"""Time-range lookups answered from the time index, which they keep up to date.
+"""Time-range lookups answered from the time table, which they keep up to date.
 
 A calendar-query with a time-range, a free-busy-query and the outbox's
-free-busy lookup all start here: the store's span scan gives the candidates,
-each with its time index (``domain.time_index``), and the index decides
-without parsing.  A candidate whose index cannot answer (a row written
-before the index existed, a series without end asked about beyond its
-horizon) is parsed, and its index is computed again from the parsed object,
-as far as the query asked, and stored: the next query past the horizon finds
-it answered, as CalendarServer extends its expansion window.
+free-busy lookup all start here: the store reads the instances in the range
+from the time table (``domain.time_index`` makes the rows), so the answer
+costs what the range holds, not what the calendar holds.  An object whose
+rows cannot answer (written before the table existed, or a series without
+end asked about beyond its horizon) is parsed, and its rows are computed
+again from the parsed object, as far as the query asked, and stored: the
+next query past the horizon finds it answered, as CalendarServer extends
+its expansion window.
 """
 
 from __future__ import annotations
@@ -23,23 +24,15 @@ from caldav_sched.domain.ical import parse_calendar
 from caldav_sched.domain.query import TimeRange
 from caldav_sched.services import Services
 from caldav_sched.store import objects as object_store
-from caldav_sched.store.objects import SPAN_MAX, SPAN_MIN, Instances, ObjectRow
-
-#: Components whose instances make busy time (RFC 4791 7.10).
-BUSY_COMPONENTS = ("VEVENT", "VFREEBUSY")
+from caldav_sched.store.db import in_thread
+from caldav_sched.store.objects import ObjectRow
 
 
 class InRange(NamedTuple):
-    """Span candidates of a time-range: those the index puts in it, and those it had to parse."""
+    """The objects of a time-range: those the table puts in it, and those it had to parse."""
 
     decided: list[ObjectRow]
     parsed: list[tuple[ObjectRow, Calendar]]
-
-
-def _bounds(rng: TimeRange) -> tuple[int, int]:
-    start = SPAN_MIN if rng.start is None else int(rng.start.timestamp())
-    end = SPAN_MAX if rng.end is None else int(rng.end.timestamp())
-    return start, end
 
 
 async def in_range(
@@ -54,52 +47,48 @@ async def in_range(
     """The objects of ``component`` with an instance in ``rng`` (RFC 4791 9.9).
 
     ``decided`` rows are known to match (with their data when
-    ``with_data``); ``parsed`` ones could not be answered from their index
+    ``with_data``); ``parsed`` ones could not be answered from the table
     and come parsed, for the caller's exact check.
     """
-    test = index.range_test(rng, tz)
 
-    def keep(instances: Instances, floating: Instances, until: int | None) -> bool:
-        return not index.decides(until, rng) or test(instances, floating)
+    def zone_less_test(code: int, first: int, second: int) -> bool:
+        return index.zone_less_in_range(code, first, second, rng, tz)
 
-    start, end = _bounds(rng)
-    reader = services.db.reader()
-    rows = await object_store.objects_in_span(
-        reader, collection_id, component=component, start=start, end=end, with_data=False, keep=keep
+    decided, undecided = await in_thread(
+        services.db.reader(),
+        object_store.objects_in_window_blocking,
+        collection_id,
+        component,
+        index.window(rng),
+        zone_less_test,
+        index.until_needed(rng),
+        with_data=with_data,
     )
-    decided, undecided = [], []
-    for row in rows:
-        (decided if index.decides(row.indexed_until, rng) else undecided).append(row)
-    wanted = [row.name for row in undecided] + ([row.name for row in decided] if with_data else [])
-    full = await object_store.objects_by_name(reader, collection_id, wanted) if wanted else {}
-    if with_data:
-        # An object deleted in between is simply left out.
-        decided = [full[row.name] for row in decided if row.name in full]
-    parsed = await _parse_and_refresh(services, [full[r.name] for r in undecided if r.name in full], rng)
-    return InRange(decided, parsed)
+    return InRange(decided, await _parse_and_refresh(services, undecided, rng))
 
 
 async def busy_in_range(
     services: Services, collection_id: int, rng: TimeRange, tz: tzinfo | None
 ) -> list[BusyPeriod]:
-    """Busy time of one calendar within ``rng`` (RFC 4791 7.10), coalesced."""
-    start, end = _bounds(rng)
+    """Busy time of one calendar within ``rng`` (RFC 4791 7.10), coalesced.
+
+    VEVENT instances come from the time table; VFREEBUSY objects, which a
+    calendar rarely holds, are parsed for their periods.
+    """
+    window = index.window(rng)
     reader = services.db.reader()
-    rows = await object_store.objects_in_span(
-        reader, collection_id, component=None, start=start, end=end, with_data=False, with_busy=True
+    found = await in_thread(
+        reader, object_store.busy_rows_blocking, collection_id, window, index.until_needed(rng)
     )
-    periods: list[BusyPeriod] = []
-    undecided = []
-    for row in rows:
-        if row.component not in BUSY_COMPONENTS:
-            continue
-        if index.decides(row.indexed_until, rng):
-            periods += index.busy_from_index(row.busy or (), row.floating or (), rng, tz)
-        else:
-            undecided.append(row.name)
-    if undecided:
-        full = await object_store.objects_by_name(reader, collection_id, undecided)
-        parsed = await _parse_and_refresh(services, list(full.values()), rng)
+    periods = index.busy_from_rows(
+        (index.BusyRow._make(row) for row in found.rows), rng, tz
+    )
+    parsed = await _parse_and_refresh(services, found.undecided, rng)
+    freebusy = await object_store.objects_in_span(
+        reader, collection_id, component="VFREEBUSY", start=window.start, end=window.end
+    )
+    parsed += [(row, parse_calendar(row.data or b"")) for row in freebusy]
+    if parsed:
         periods += busy_periods([cal for _, cal in parsed], rng, tz=tz)
     return coalesce(periods) if periods else []
 
@@ -107,7 +96,7 @@ async def busy_in_range(
 async def _parse_and_refresh(
     services: Services, rows: list[ObjectRow], rng: TimeRange
 ) -> list[tuple[ObjectRow, Calendar]]:
-    """Parse rows the index could not answer; store the index they should have."""
+    """Parse rows the table could not answer; store the rows they should have."""
     parsed = [(row, parse_calendar(row.data or b"")) for row in rows]
     if not parsed:
         return parsed
@@ -115,8 +104,8 @@ async def _parse_and_refresh(
     updates = []
     for row, cal in parsed:
         old = row.indexed_until
-        # A row from before the index is always brought up to date (even as
-        # NOT_INDEXED, so that it is not tried again); a series kept to a
+        # An object from before the table is always brought up to date (even
+        # as NOT_INDEXED, so that it is not tried again); a series kept to a
         # horizon only when the query ends past it and it can be kept further.
         further = old is not None and old != index.NOT_INDEXED and rng.end is not None
         if old is not None and not (further and old < rng.end.timestamp()):

@@ -2,8 +2,8 @@
 
 Every table the server keeps, row for row and column for column: users,
 calendars with their modification sequences, objects with their stored
-bytes, ETags, Schedule-Tags and time index (the same little-endian values
-on both backends, so a copy answers queries as the original does), the
+bytes, ETags, Schedule-Tags and their rows of the time table (so a copy
+answers queries as the original does, without parsing anything), the
 change log (so clients' sync tokens stay valid), reply tokens, the iTIP
 history, SEQUENCE marks, inbound mail (with the mailbox place each IMAP
 message came from, so none is taken twice), jobs in every state and the
@@ -21,13 +21,13 @@ from typing import Any
 
 from caldav_sched.store import postgresql
 from caldav_sched.store.errors import StoreError
-from caldav_sched.store.objects import decode_instances, encode_instances
 
 # In the order foreign keys need, with the key each is read in.
 TABLES: tuple[tuple[str, str], ...] = (
     ("users", "id"),
     ("collections", "id"),
     ("objects", "id"),
+    ("object_instances", "id"),
     ("changes", "collection_id, name"),
     ("jobs", "id"),
     ("imip_tokens", "token"),
@@ -39,8 +39,7 @@ TABLES: tuple[tuple[str, str], ...] = (
 
 # Columns stored as bytes on PostgreSQL (BYTEA), which SQLite may hold as text.
 _BYTES = {
-    ("objects", "data"), ("objects", "instances"), ("objects", "floating"), ("objects", "busy"),
-    ("inbound_messages", "raw"),
+    ("objects", "data"), ("inbound_messages", "raw"),
 }
 
 BATCH = 500
@@ -79,11 +78,7 @@ def _convert(table: str, columns: Sequence[str], row: Sequence[Any]) -> tuple[An
     for i, column in enumerate(columns):
         value = values[i]
         if (table, column) in _BYTES and value is not None:
-            if column == "instances" and isinstance(value, str):
-                numbers = decode_instances(value) or []
-                pairs = list(zip(numbers[0::2], numbers[1::2]))
-                value = encode_instances(pairs)
-            elif isinstance(value, str):
+            if isinstance(value, str):
                 value = value.encode("utf-8")
             elif isinstance(value, memoryview):
                 value = bytes(value)

@@ -1,7 +1,8 @@
 """SQL for COPY and MOVE: an object to another name or calendar, a calendar to another path.
 
 A moved object keeps its row (its id, data, ETag, Schedule-Tag and time
-index); only its collection and name change.  Each collection it touches
+index); only its collection and name change, in its rows of the time table
+too.  Each collection it touches
 hands out a new modification sequence and records the change (a tombstone
 for the name it left), so getctag and sync-collection of both see it.
 Every function here runs inside the caller's write transaction, in the
@@ -17,9 +18,10 @@ from caldav_sched.store.errors import UidConflict
 from caldav_sched.store.objects import ObjectRow, record_change_blocking
 
 # The columns a copy takes from its source, besides collection, name and modseq.
-_COPIED = (
-    "uid, component, etag, schedule_tag, data, span_start, span_end, instances, floating, busy,"
-    " indexed_until"
+_COPIED = "uid, component, etag, schedule_tag, data, span_start, span_end, indexed_until"
+# A copy's rows in the time table: the source's, under the copy's id and collection.
+_COPIED_INSTANCES = (
+    "is_long, starts_at, ends_at, fbtype, code, wall_first, wall_second"
 )
 
 
@@ -64,6 +66,9 @@ def move_object_blocking(
         " WHERE id = ?",
         (collection_id, name, modseq, modified_at, source.id),
     )
+    raw.execute(
+        "UPDATE object_instances SET collection_id = ? WHERE object_id = ?", (collection_id, source.id)
+    )
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq
 
@@ -85,10 +90,16 @@ def copy_object_blocking(
     _check_uid(raw, collection_id, source.uid, allowed=(name,))
     _clear_destination(raw, collection_id, name)
     modseq = next_modseq_blocking(raw, collection_id)
-    raw.execute(
+    copy_id = raw.execute(
         f"INSERT INTO objects (collection_id, name, modseq, modified_at, {_COPIED})"
-        f" SELECT ?, ?, ?, ?, {_COPIED} FROM objects WHERE id = ?",
+        f" SELECT ?, ?, ?, ?, {_COPIED} FROM objects WHERE id = ? RETURNING id",
         (collection_id, name, modseq, modified_at, source.id),
+    ).fetchone()[0]
+    raw.execute(
+        "INSERT INTO object_instances (object_id, collection_id, component, "
+        f"{_COPIED_INSTANCES}) SELECT ?, ?, component, {_COPIED_INSTANCES}"
+        " FROM object_instances WHERE object_id = ?",
+        (copy_id, collection_id, source.id),
     )
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq

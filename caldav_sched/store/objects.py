@@ -1,12 +1,11 @@
-"""SQL for calendar object resources and the per-collection change log.
+"""SQL for calendar object resources, their time table and the per-collection change log.
 
-An object's time index (``domain.time_index``) is kept in four columns:
-``instances`` (declared TEXT in migration 0005) holds its UTC pairs as a
-BLOB of little-endian int64 values, which SQLite keeps as it is whatever the
-declared type (rows written before hold the numbers as text, and
-``decode_instances`` reads both); ``floating`` and ``busy`` (migration 0008)
-hold int64 triples the same way; ``indexed_until`` says how far the index
-answers, NULL for rows written before it existed.
+An object's instances (``domain.time_index.InstanceRow``) are kept one row
+each in ``object_instances`` (migration 0011), indexed by collection,
+component and start, so a time-range query reads the instances in its range
+rather than every object that might have one.  ``objects.indexed_until``
+says how far the rows answer: NULL for rows written before the table (the
+first query that meets one parses it and stores its rows).
 
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
@@ -16,11 +15,8 @@ never the collection.
 
 from __future__ import annotations
 
-import array
 import sqlite3
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from caldav_sched.store.collections import COLUMNS as COLLECTION_COLUMNS
@@ -31,9 +27,6 @@ from caldav_sched.store.collections import (
 )
 from caldav_sched.store.db import Connection, in_thread
 from caldav_sched.store.errors import UidConflict
-
-# An object's instances as flat UTC seconds: start, end, start, end, ...
-Instances = Sequence[int]
 
 # Stand-ins for an unbounded span, so both bounds stay plain indexed integers.
 SPAN_MIN = -(2**62)
@@ -54,11 +47,8 @@ class ObjectRow(NamedTuple):
     size: int
     modified_at: str
     data: bytes | None = None
-    # The time index (domain.time_index.TimeIndex), read by span queries:
-    # flat int64 values, and how far they answer (None: not yet computed).
-    instances: Sequence[int] | None = None
-    floating: Sequence[int] | None = None
-    busy: Sequence[int] | None = None
+    # How far the object's rows in the time table answer (None: not yet
+    # computed); read by time-range queries only.
     indexed_until: int | None = None
 
 
@@ -67,9 +57,7 @@ class TimeIndexFields(Protocol):
 
     span_start: int | None
     span_end: int | None
-    instances: Sequence[int]
-    floating: Sequence[int]
-    busy: Sequence[int]
+    rows: Sequence[Sequence[int | None]]
     until: int
 
 
@@ -92,54 +80,15 @@ _META = (
 _META_COUNT = 10
 
 
-def encode_flat(values: Sequence[int]) -> bytes | None:
-    """Flat int64 values of the time index as stored: little-endian, in the given order."""
-    if not values:
-        return None
-    flat = array.array("q", values)
-    if sys.byteorder == "big":
-        flat.byteswap()
-    return flat.tobytes()
-
-
-def encode_instances(pairs: Sequence[tuple[int, int]] | None) -> bytes | None:
-    """Instance pairs (start, end) as stored: flat, by start."""
-    if not pairs:
-        return None
-    return encode_flat([second for pair in sorted(pairs) for second in pair])
-
-
-def decode_instances(value: bytes | str | None) -> Instances | None:
-    """Flat ``start, end, start, end, ...`` UTC seconds of the stored index, by start.
-
-    Rows written before the binary form hold the same numbers as text.
-    """
-    if not value:
-        return None
-    if isinstance(value, str):
-        numbers = list(map(int, value.split()))
-        pairs = sorted(zip(numbers[0::2], numbers[1::2]))
-        return array.array("q", [second for pair in pairs for second in pair])
-    flat = array.array("q")
-    flat.frombytes(value)
-    if sys.byteorder == "big":
-        flat.byteswap()
-    return flat
-
-
 async def _fetch(conn: Connection, sql: str, args: Sequence[object]) -> Iterable[sqlite3.Row]:
     """Run a query and fetch every row in one trip to the connection's thread."""
     return await conn.execute_fetchall(sql, args)
 
 
-def _row(row: sqlite3.Row, with_data: bool, instances: Instances | None = None) -> ObjectRow:
+def _row(row: sqlite3.Row, with_data: bool) -> ObjectRow:
     # By position: the columns of _META are ObjectRow's first fields, in order
     # (much cheaper than a lookup by name per column on a large listing).
-    return ObjectRow(
-        *row[:_META_COUNT],
-        data=bytes(row[_META_COUNT]) if with_data else None,
-        instances=instances,
-    )
+    return ObjectRow(*row[:_META_COUNT], data=bytes(row[_META_COUNT]) if with_data else None)
 
 
 async def _one(conn: Connection, sql: str, args: Sequence[object]) -> sqlite3.Row | None:
@@ -271,11 +220,6 @@ async def objects_by_name(
     return found
 
 
-# Whether a span candidate is kept, from its index: (instances, floating, until).
-Keep = Callable[[Instances, Instances, "int | None"], bool]
-_EMPTY: Instances = ()
-
-
 async def objects_in_span(
     conn: Connection,
     collection_id: int,
@@ -284,21 +228,12 @@ async def objects_in_span(
     start: int,
     end: int,
     with_data: bool = True,
-    with_busy: bool = False,
-    keep: Keep | None = None,
 ) -> list[ObjectRow]:
-    """Candidates for a time-range query: an index range scan on the span.
+    """Objects whose span meets ``[start, end)``: an index range scan on the span.
 
-    Every row carries its time index (its busy time only *with_busy*);
-    without *with_data* it comes without the iCalendar text, so a
-    time-range the index decides is answered without reading it.  ``keep``
-    drops the rows whose index says no before a row object is made for them.
+    For filters the time table cannot decide (the caller parses each).
     """
-    # Busy time is read only for free-busy: a column less to walk to in
-    # rows whose iCalendar text spills over onto other pages.
-    columns = _META + ", o.instances, o.floating, o.indexed_until" + (
-        ", o.busy" if with_busy else ""
-    ) + (", o.data" if with_data else "")
+    columns = _META + ", o.data" if with_data else _META
     sql = f"SELECT {columns} FROM objects o WHERE o.collection_id = ?"
     args: list[object] = [collection_id]
     if component:
@@ -306,45 +241,183 @@ async def objects_in_span(
         args.append(component)
     sql += " AND o.span_start < ? AND o.span_end > ? ORDER BY o.name"
     args += [end, start]
-    rows = await _fetch(conn, sql, args)
-    kept = []
-    for r in rows:
-        instances = decode_instances(r[_META_COUNT]) or _EMPTY
-        floating = decode_instances(r[_META_COUNT + 1]) or _EMPTY
-        until = r[_META_COUNT + 2]
-        if keep is not None and not keep(instances, floating, until):
-            continue
-        busy = (decode_instances(r[_META_COUNT + 3]) or _EMPTY) if with_busy else _EMPTY
-        kept.append(
-            ObjectRow(
-                *r[:_META_COUNT],
-                data=bytes(r[-1]) if with_data else None,
-                instances=instances,
-                floating=floating,
-                busy=busy,
-                indexed_until=until,
-            )
-        )
-    return kept
+    return [_row(r, with_data) for r in await _fetch(conn, sql, args)]
+
+
+# -- the time table ------------------------------------------------------------------
+
+# Rows of the time table in a window (domain.time_index.Window): the short
+# ones from where they can reach it, the long ones from the beginning.
+_IN_WINDOW = (
+    " FROM object_instances WHERE collection_id = ? AND component = ? AND is_long = 0"
+    " AND starts_at >= ? AND starts_at < ? AND ends_at > ?"
+    " UNION ALL SELECT {columns} FROM object_instances WHERE collection_id = ? AND component = ?"
+    " AND is_long = 1 AND starts_at < ? AND ends_at > ?"
+)
+
+
+class Window(Protocol):
+    """``domain.time_index.Window``: rows with ``starts_at < end AND ends_at > start``."""
+
+    start: int
+    end: int
+    short_from: int
+
+
+def _window_sql(columns: str, collection_id: int, component: str, window: Window) -> tuple[str, list[object]]:
+    sql = f"SELECT {columns}" + _IN_WINDOW.format(columns=columns)
+    args: list[object] = [
+        collection_id, component, window.short_from, window.end, window.start,
+        collection_id, component, window.end, window.start,
+    ]
+    return sql, args
+
+
+# Whether a zone-less row is in the range: (code, wall_first, wall_second).
+ZoneLessTest = Callable[[int, int, int], bool]
+
+
+def objects_in_window_blocking(
+    raw: sqlite3.Connection,
+    collection_id: int,
+    component: str,
+    window: Window,
+    zone_less_test: ZoneLessTest,
+    until: int,
+    *,
+    with_data: bool,
+) -> tuple[list[ObjectRow], list[ObjectRow]]:
+    """The objects with an instance in ``window``, in one trip to the connection.
+
+    Returns ``(decided, undecided)``.  ``decided`` objects have a row in the
+    window (a zone-less one counts when ``zone_less_test`` says so) and rows
+    that answer up to ``until``.  ``undecided`` ones are those whose span
+    meets the window but whose rows do not answer that far (written before
+    the table, not indexable, a series asked about past its horizon): they
+    come with their data, for the caller to parse.
+    """
+    sql, args = _window_sql("object_id, code, wall_first, wall_second", collection_id, component, window)
+    hits: set[int] = set()
+    for object_id, code, first, second in raw.execute(sql, args).fetchall():
+        if code is None or (object_id not in hits and zone_less_test(code, first, second)):
+            hits.add(object_id)
+    columns = f"{_META}, o.indexed_until" + (", o.data" if with_data else "")
+    decided: list[ObjectRow] = []
+    ids = sorted(hits)
+    for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[at : at + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk).fetchall():
+            if r[_META_COUNT] is not None and r[_META_COUNT] >= until:
+                decided.append(_indexed_row(r, with_data))
+    return decided, _undecided_blocking(raw, collection_id, component, window, until)
+
+
+def _undecided_blocking(
+    raw: sqlite3.Connection, collection_id: int, component: str, window: Window, until: int
+) -> list[ObjectRow]:
+    """Objects whose span meets ``window`` and whose rows do not answer up to ``until``.
+
+    Found by how far they answer, which few objects fall short of (the span
+    conditions are kept off the span index with a unary plus).
+    """
+    rows = raw.execute(
+        f"SELECT {_UNDECIDED_COLUMNS} FROM objects o WHERE o.collection_id = ? AND o.component = ?"
+        " AND o.indexed_until IS NULL AND +o.span_start < ? AND +o.span_end > ?"
+        f" UNION ALL SELECT {_UNDECIDED_COLUMNS} FROM objects o WHERE o.collection_id = ?"
+        " AND o.component = ? AND o.indexed_until < ? AND +o.span_start < ? AND +o.span_end > ?",
+        (
+            collection_id, component, window.end, window.start,
+            collection_id, component, until, window.end, window.start,
+        ),
+    ).fetchall()
+    return [_indexed_row(r, True) for r in rows]
+
+
+_UNDECIDED_COLUMNS = f"{_META}, o.indexed_until, o.data"
+
+
+def _indexed_row(r: sqlite3.Row, with_data: bool) -> ObjectRow:
+    return ObjectRow(
+        *r[:_META_COUNT],
+        data=bytes(r[_META_COUNT + 1]) if with_data else None,
+        indexed_until=r[_META_COUNT],
+    )
+
+
+class BusyRows(NamedTuple):
+    """What free-busy reads of one calendar's VEVENT rows in a window."""
+
+    rows: list[tuple[int, int, int, int | None, int | None, int | None]]
+    # Objects whose rows do not answer that far: with their data, to parse.
+    undecided: list[ObjectRow]
+
+
+def busy_rows_blocking(
+    raw: sqlite3.Connection, collection_id: int, window: Window, until: int
+) -> BusyRows:
+    """The VEVENT rows in ``window`` that may make busy time, in one trip.
+
+    Rows of objects that do not answer up to ``until`` are left out; those
+    objects come in ``undecided`` instead.
+    """
+    undecided = _undecided_blocking(raw, collection_id, "VEVENT", window, until)
+    sql, args = _window_sql(
+        "object_id, starts_at, ends_at, fbtype, code, wall_first, wall_second",
+        collection_id, "VEVENT", window,
+    )
+    skip = {row.id for row in undecided}
+    rows = [
+        (starts_at, ends_at, fbtype, code, first, second)
+        for object_id, starts_at, ends_at, fbtype, code, first, second in raw.execute(sql, args).fetchall()
+        if (fbtype or code is not None) and object_id not in skip
+    ]
+    return BusyRows(rows, undecided)
+
+
+_INSERT_ROWS = (
+    "INSERT INTO object_instances (object_id, collection_id, component, is_long, starts_at,"
+    " ends_at, fbtype, code, wall_first, wall_second) VALUES "
+)
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Rows per INSERT: one statement for most objects, under every bound-parameter limit.
+_ROWS_PER_INSERT = 400
+
+
+def replace_instances_blocking(
+    raw: sqlite3.Connection, object_id: int, collection_id: int, component: str, index: TimeIndexFields
+) -> None:
+    """Put an object's rows in the time table in place of those it had."""
+    raw.execute("DELETE FROM object_instances WHERE object_id = ?", (object_id,))
+    rows = index.rows
+    for at in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[at : at + _ROWS_PER_INSERT]
+        values: list[object] = []
+        for row in chunk:
+            values += (object_id, collection_id, component, *row)
+        raw.execute(_INSERT_ROWS + ", ".join([_ROW_MARKS] * len(chunk)), values)
 
 
 def store_time_indexes_blocking(
     raw: sqlite3.Connection, indexes: Iterable[tuple[int, str, TimeIndexFields]]
 ) -> int:
     """Store newly computed time indexes of unchanged objects (rows written
-    before the index, series kept further), each ``(object id, etag,
+    before the table, series kept further), each ``(object id, etag,
     index)``; an object whose ETag changed meanwhile is left alone.  The
     resources themselves are the same, so neither ETags nor the change log
     move.  Returns how many were stored.
     """
     stored = 0
     for object_id, etag, index in indexes:
-        cur = raw.execute(
-            "UPDATE objects SET span_start = ?, span_end = ?, instances = ?, floating = ?,"
-            " busy = ?, indexed_until = ? WHERE id = ? AND etag = ?",
+        found = raw.execute(
+            "UPDATE objects SET span_start = ?, span_end = ?, indexed_until = ?"
+            " WHERE id = ? AND etag = ? RETURNING collection_id, component",
             (*_index_values(index), object_id, etag),
-        )
-        stored += cur.rowcount
+        ).fetchone()
+        if found is None:
+            continue
+        replace_instances_blocking(raw, object_id, found[0], found[1], index)
+        stored += 1
     return stored
 
 
@@ -352,9 +425,6 @@ def _index_values(index: TimeIndexFields) -> tuple[object, ...]:
     return (
         SPAN_MIN if index.span_start is None else index.span_start,
         SPAN_MAX if index.span_end is None else index.span_end,
-        encode_flat(index.instances),
-        encode_flat(index.floating),
-        encode_flat(index.busy),
         index.until,
     )
 
@@ -402,17 +472,16 @@ def write_object_blocking(
     if holder is not None and holder[0] != name:
         raise UidConflict(holder[0])
     modseq = next_modseq_blocking(raw, collection_id)
-    raw.execute(
+    object_id = raw.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
-        " modseq, modified_at, span_start, span_end, instances, floating, busy, indexed_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " modseq, modified_at, span_start, span_end, indexed_until)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET uid = excluded.uid,"
         " component = excluded.component, etag = excluded.etag,"
         " schedule_tag = excluded.schedule_tag, data = excluded.data,"
         " modseq = excluded.modseq, span_start = excluded.span_start,"
         " span_end = excluded.span_end, modified_at = excluded.modified_at,"
-        " instances = excluded.instances, floating = excluded.floating, busy = excluded.busy,"
-        " indexed_until = excluded.indexed_until",
+        " indexed_until = excluded.indexed_until RETURNING id",
         (
             collection_id,
             name,
@@ -425,7 +494,8 @@ def write_object_blocking(
             modified_at,
             *_index_values(index),
         ),
-    )
+    ).fetchone()[0]
+    replace_instances_blocking(raw, object_id, collection_id, component, index)
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq
 

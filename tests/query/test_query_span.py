@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from caldav_sched.domain.query import CompFilter, TimeRange, matches
 from caldav_sched.domain.timespan import object_span
-from caldav_sched.store.objects import decode_instances, encode_instances
 from tests.query._query_helpers import BERLIN_VTIMEZONE, cal, component, event, index_admits, todo, utc
 
 H14 = 14 * 3600
@@ -176,11 +175,3 @@ def test_superset_check_sees_matches() -> None:
     flt = CompFilter("VCALENDAR", comp_filters=(CompFilter("VEVENT", time_range=time_range),))
     assert matches(resource, flt)
     assert index_admits(object_span(resource), time_range)
-
-
-def test_an_instance_index_stored_as_text_reads_the_same() -> None:
-    """Rows written before the binary form keep working."""
-    pairs = ((1704448800, 1704452400), (1705053600, 1705057200))
-    text = " ".join(f"{start} {end}" for start, end in pairs)
-    assert list(decode_instances(text)) == list(decode_instances(encode_instances(pairs)))
-    assert list(decode_instances(text)) == [1704448800, 1704452400, 1705053600, 1705057200]

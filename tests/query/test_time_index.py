@@ -24,14 +24,17 @@ from caldav_sched.domain.query import CompFilter, TimeRange, matches
 from caldav_sched.domain.time_index import (
     BEYOND,
     HORIZON,
+    LONG,
     NOT_INDEXED,
+    BusyRow,
+    InstanceRow,
     TimeIndex,
-    busy_from_index,
+    busy_from_rows,
     decides,
-    range_test,
     time_index,
+    window,
+    zone_less_in_range,
 )
-from caldav_sched.store.objects import decode_instances, encode_flat
 from tests.query._query_helpers import BERLIN_VTIMEZONE, cal, component, event, todo, utc
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
@@ -40,14 +43,26 @@ QUERY_ZONES = [None, "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", 
 BASE = datetime(2026, 3, 20, 0, 0)  # a week before Europe's change to summer time
 
 
-def stored(index: TimeIndex) -> tuple:
-    """The index as the store gives it back."""
-    return tuple(decode_instances(encode_flat(part)) or () for part in (index.instances, index.floating, index.busy))
+def scanned(index: TimeIndex, rng: TimeRange) -> list[InstanceRow]:
+    """The rows the store's scan of the time table gives for ``rng`` (its SQL, in Python)."""
+    scan = window(rng)
+    return [
+        row for row in index.rows
+        if row.starts_at < scan.end and row.ends_at > scan.start
+        and (row.is_long or row.starts_at >= scan.short_from)
+    ]
 
 
 def index_says(index: TimeIndex, rng: TimeRange, tz: tzinfo | None) -> bool:
-    instances, floating, _ = stored(index)
-    return range_test(rng, tz)(instances, floating)
+    return any(
+        row.code is None or zone_less_in_range(row.code, row.wall_first, row.wall_second, rng, tz)
+        for row in scanned(index, rng)
+    )
+
+
+def busy_says(index: TimeIndex, rng: TimeRange, tz: tzinfo | None) -> list:
+    rows = [BusyRow(r.starts_at, r.ends_at, r.fbtype, r.code, r.wall_first, r.wall_second) for r in scanned(index, rng)]
+    return coalesce(busy_from_rows(rows, rng, tz))
 
 
 def parse_says(resource: Calendar, kind: str, rng: TimeRange, tz: tzinfo | None) -> bool:
@@ -170,9 +185,10 @@ def test_the_index_answers_as_a_full_parse_does(data: st.DataObject, zone: str |
     expected = parse_says(resource, kind, rng, tz)
     note_outcome(f"{kind} {'in range' if expected else 'not in range'}")
     assert index_says(index, rng, tz) == expected
-    if kind in ("VEVENT", "VFREEBUSY") and rng.start is not None and rng.end is not None:
-        _, floating, busy = stored(index)
-        assert coalesce(busy_from_index(busy, floating, rng, tz) or []) == busy_periods([resource], rng, tz=tz)
+    # Only rows lasting more than LONG are scanned from the beginning of time.
+    assert all(row.is_long == (row.ends_at - row.starts_at > LONG) for row in index.rows)
+    if kind == "VEVENT" and rng.start is not None and rng.end is not None:
+        assert busy_says(index, rng, tz) == busy_periods([resource], rng, tz=tz)
 
 
 # -- the cases by name -------------------------------------------------------------------
@@ -198,7 +214,7 @@ def test_a_query_past_the_horizon_keeps_the_series_further() -> None:
 def test_a_series_starting_after_the_horizon_keeps_its_first_instances() -> None:
     later = cal(event("DTSTART:20400105T090000Z", "DURATION:PT1H", "RRULE:FREQ=YEARLY"))
     index = time_index(later, NOW)
-    assert len(index.instances) // 2 >= 2
+    assert len(index.rows) >= 2
     assert index_says(index, rng_utc("20410105T000000Z", "20410106T000000Z"), None)
 
 
@@ -243,15 +259,16 @@ def test_a_floating_all_day_event_seen_from_both_ends_of_the_world() -> None:
         rng = rng_utc(start, end)
         assert index_says(index, rng, zone) is expected, (zone, start)
         assert parse_says(day, "VEVENT", rng, zone) is expected
-    busy = busy_from_index(*stored(index)[1:][::-1], rng_utc("20270615T000000Z", "20270617T000000Z"), pago)
+    busy = busy_says(index, rng_utc("20270615T000000Z", "20270617T000000Z"), pago)
     assert busy == [(utc("20270615T110000Z"), utc("20270616T110000Z"), "BUSY")]
 
 
 def test_a_birthday_kept_since_its_birth_year_is_found_on_its_day_only() -> None:
-    # Seventy-odd all-day instances: the index starts looking near the range.
+    # Seventy-odd all-day instances, each a short row: a scan near the range meets one.
     birthday = cal(event("DTSTART;VALUE=DATE:19550312", "RRULE:FREQ=YEARLY", "SUMMARY:Ada"))
     index = time_index(birthday, NOW)
-    assert len(index.floating) // 3 > 70
+    assert len(index.rows) > 70 and not any(row.is_long for row in index.rows)
+    assert len(scanned(index, rng_utc("20270312T000000Z", "20270313T000000Z"))) == 1
     for zone in (None, ZoneInfo("Pacific/Pago_Pago"), ZoneInfo("Pacific/Kiritimati")):
         for start, end, expected in (("20270312T000000Z", "20270313T000000Z", True),
                                      ("20270301T000000Z", "20270309T000000Z", False),
@@ -261,7 +278,7 @@ def test_a_birthday_kept_since_its_birth_year_is_found_on_its_day_only() -> None
             assert index_says(index, rng, zone) is expected, (zone, start)
             assert parse_says(birthday, "VEVENT", rng, zone) is expected
         week = rng_utc("20270308T000000Z", "20270315T000000Z")
-        busy = coalesce(busy_from_index(stored(index)[2], stored(index)[1], week, zone))
+        busy = busy_says(index, week, zone)
         assert busy == busy_periods([birthday], week, tz=zone) != []
 
 
@@ -298,7 +315,7 @@ def test_a_this_and_future_override_moves_every_later_instance() -> None:
     month = rng_utc("20270101T000000Z", "20270301T000000Z")
     busy = busy_periods([series], month)
     assert (utc("20270125T140000Z"), utc("20270125T160000Z"), "BUSY") in busy
-    assert coalesce(busy_from_index(stored(index)[2], stored(index)[1], month, None)) == busy
+    assert busy_says(index, month, None) == busy
 
 
 def test_objects_beyond_what_an_index_keeps_are_left_to_the_parser() -> None:

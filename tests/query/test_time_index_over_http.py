@@ -86,9 +86,12 @@ async def found(http: Http, report: str) -> set[str]:
 
 
 def index_row(server: ServerThread, name: str) -> tuple:
-    rows = server.call(server.services.db.reader().execute_fetchall(
-        "SELECT instances, floating, indexed_until FROM objects WHERE name = ?", (name,)))
-    return tuple(rows[0])
+    """(rows in the time table, indexed_until) of an object."""
+    reader = server.services.db.reader()
+    until = server.call(reader.execute_fetchall("SELECT id, indexed_until FROM objects WHERE name = ?", (name,)))
+    rows = server.call(reader.execute_fetchall(
+        "SELECT starts_at, ends_at, code FROM object_instances WHERE object_id = ?", (until[0][0],)))
+    return [tuple(row) for row in rows], until[0][1]
 
 
 async def set_calendar_timezone(http: Http, text: str) -> None:
@@ -103,7 +106,8 @@ async def set_calendar_timezone(http: Http, text: str) -> None:
 
 async def test_an_all_day_event_is_read_in_the_calendars_zone_and_the_querys(http: Http, dated_server: ServerThread) -> None:
     await put(http, "holiday.ics", body("holiday", "DTSTART;VALUE=DATE:20270615", "SUMMARY:Holiday"))
-    assert index_row(dated_server, "holiday.ics")[1] is not None  # kept as wall-clock time
+    rows, _ = index_row(dated_server, "holiday.ics")
+    assert [code is not None for _, _, code in rows] == [True]  # kept as wall-clock time
     # In UTC the day is 2027-06-15T00:00Z to 2027-06-16T00:00Z.
     assert await found(http, query("VEVENT", "20270615T230000Z", "20270616T000000Z")) == {"holiday.ics"}
     await set_calendar_timezone(http, PAGO_PAGO)  # UTC-11: 11:00Z on the 15th to 11:00Z on the 16th
@@ -118,12 +122,13 @@ async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Htt
     await put(http, "weekly.ics", body("weekly", "DTSTART:20261201T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY",
                                         "EXDATE:20310304T090000Z"))
     server = dated_server
-    _, _, until = index_row(server, "weekly.ics")
+    _, until = index_row(server, "weekly.ics")
     assert until == int(datetime(2028, 6, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # 548 days on
     assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
     assert await found(http, query("VEVENT", "20310304T000000Z", "20310305T000000Z")) == set()  # the EXDATE
-    _, _, extended = index_row(server, "weekly.ics")
+    rows, extended = index_row(server, "weekly.ics")
     assert extended > int(datetime(2031, 3, 5, tzinfo=timezone.utc).timestamp())
+    assert max(start for start, _, _ in rows) > int(datetime(2031, 3, 5, tzinfo=timezone.utc).timestamp())
     # Now answered from the stored index, the same way.
     assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
     assert await found(http, query("VEVENT", "20310225T100000Z", "20310226T000000Z")) == set()
@@ -133,10 +138,11 @@ async def test_a_row_written_before_the_index_is_parsed_once_then_indexed(http: 
     await put(http, "old.ics", body("old", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY"))
     server = dated_server
     server.call(server.services.db.write(lambda raw: raw.execute(
-        "UPDATE objects SET instances = NULL, floating = NULL, busy = NULL, indexed_until = NULL")))
+        "UPDATE objects SET indexed_until = NULL")))
+    server.call(server.services.db.write(lambda raw: raw.execute("DELETE FROM object_instances")))
     assert await found(http, query("VEVENT", "20280101T000000Z", "20280101T010000Z")) == {"old.ics"}
-    instances, floating, until = index_row(server, "old.ics")
-    assert floating is not None and until is not None
+    rows, until = index_row(server, "old.ics")
+    assert rows and all(code is not None for _, _, code in rows) and until is not None
     assert await found(http, query("VEVENT", "20280102T000000Z", "20280102T010000Z")) == set()
 
 
@@ -144,7 +150,7 @@ async def test_tasks_with_and_without_dates(http: Http, dated_server: ServerThre
     await put(http, "someday.ics", body("someday", "SUMMARY:Clean the garage", component="VTODO"))
     await put(http, "due.ics", body("due", "DUE:20270110T170000Z", component="VTODO"))
     await put(http, "rent.ics", body("rent", "DUE;VALUE=DATE:20270101", "RRULE:FREQ=MONTHLY", component="VTODO"))
-    assert index_row(dated_server, "someday.ics")[2] == BEYOND
+    assert index_row(dated_server, "someday.ics")[1] == BEYOND
     assert await found(http, query("VTODO", "20270110T000000Z", "20270111T000000Z")) == {"someday.ics", "due.ics"}
     # A task due at midnight belongs to the range that ends then (RFC 4791 9.9: start < DUE <= end).
     assert await found(http, query("VTODO", "20270228T120000Z", "20270301T000000Z")) == {"someday.ics", "rent.ics"}

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 import aiohttp
 import pytest
 
-from caldav_sched.store.objects import decode_instances
 from tests.conftest import ServerThread, ShiftedClock, basic, free_port, smtp_settings
 from tests.mail.helpers import by_recipient
 from tests.replies.helpers import deliver_lmtp, reply_mail
@@ -55,16 +54,19 @@ def site(tmp_path, smtp_sink):
 
 
 def stored(server: ServerThread, owner: str) -> tuple[bytes, list[tuple[int, int]] | None]:
-    """(data, instance index) of *owner*'s copy of the event, as the store holds it."""
+    """(data, instances in the time table) of *owner*'s copy of the event, as the store holds it."""
     with sqlite3.connect(server.settings.storage.path) as db:
-        data, instances = db.execute(
-            "SELECT o.data, o.instances FROM objects o JOIN collections c ON c.id = o.collection_id"
+        object_id, data = db.execute(
+            "SELECT o.id, o.data FROM objects o JOIN collections c ON c.id = o.collection_id"
             " JOIN users u ON u.id = c.owner_id"
             " WHERE u.name = ? AND o.uid = 'identifier' AND c.kind = 'calendar'",
             (owner,),
         ).fetchone()
-    flat = decode_instances(instances)
-    return data, None if flat is None else list(zip(flat[0::2], flat[1::2]))
+        rows = db.execute(
+            "SELECT starts_at, ends_at FROM object_instances WHERE object_id = ? ORDER BY starts_at",
+            (object_id,),
+        ).fetchall()
+    return data, [tuple(row) for row in rows] or None
 
 
 def attendee_line(data: bytes, address: str) -> str:

@@ -140,10 +140,13 @@ async def found(base: str, start: str, end: str) -> set[str]:
 
 
 def index_rows(server: ServerThread) -> list[tuple]:
+    """Each object's span and how far its rows answer, and its rows of the time table."""
     rows = server.call(server.services.db.reader().execute_fetchall(
-        "SELECT name, span_start, span_end, instances, floating, busy, indexed_until"
-        " FROM objects ORDER BY name"))
-    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+        "SELECT o.name, o.span_start, o.span_end, o.indexed_until, i.is_long, i.starts_at, i.ends_at,"
+        " i.fbtype, i.code, i.wall_first, i.wall_second"
+        " FROM objects o LEFT JOIN object_instances i ON i.object_id = o.id"
+        " ORDER BY o.name, i.starts_at, i.ends_at"))
+    return [tuple(row) for row in rows]
 
 
 def calendar(uid: str, *lines: str) -> str:
