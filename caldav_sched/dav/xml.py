@@ -81,7 +81,9 @@ def xml_text(text: str) -> str:
     stray control character in stored data or a request URL cannot make an
     answer unwritable.
     """
-    if _NOT_XML.search(text) is None:
+    # Every character XML cannot carry is one str.isprintable() refuses
+    # (controls, surrogates, non-characters): the common case costs no regex.
+    if text.isprintable() or _NOT_XML.search(text) is None:
         return text
     return _NOT_XML.sub("\ufffd", text)
 
@@ -280,8 +282,9 @@ class Multistatus:
         elements = list(self.root)
         done = 0
         for position, rendered in self._rendered:
-            yield from (self._element_text(el) for el in elements[done:position])
-            done = position
+            if position > done:  # most answers are all rendered text: no slice per response
+                yield from (self._element_text(el) for el in elements[done:position])
+                done = position
             if isinstance(rendered, str):
                 yield rendered
             else:

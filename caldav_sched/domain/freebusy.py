@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
+from typing import TypeVar
 
 from icalendar import Calendar, Component, FreeBusy
 
@@ -30,6 +31,7 @@ FREE = "FREE"
 DEFAULT_PRODID = "-//caldav_sched//free-busy//EN"
 
 BusyPeriod = tuple[datetime, datetime, str]
+Moment = TypeVar("Moment", datetime, int)
 
 
 def busy_periods(
@@ -102,12 +104,15 @@ def _clip(first: datetime, last: datetime, rng: TimeRange) -> tuple[datetime, da
     return (first, last) if first < last else None
 
 
-def coalesce(periods: Iterable[BusyPeriod]) -> list[BusyPeriod]:
-    """Merge overlapping or touching periods of the same FBTYPE; sort by start."""
-    by_type: dict[str, list[tuple[datetime, datetime]]] = {}
+def coalesce(periods: Iterable[tuple[Moment, Moment, str]]) -> list[tuple[Moment, Moment, str]]:
+    """Merge overlapping or touching periods of the same FBTYPE; sort by start.
+
+    The bounds are datetimes, or UTC seconds (the time table's busy rows).
+    """
+    by_type: dict[str, list[tuple[Moment, Moment]]] = {}
     for first, last, fbtype in periods:
         by_type.setdefault(fbtype, []).append((first, last))
-    merged: list[BusyPeriod] = []
+    merged: list[tuple[Moment, Moment, str]] = []
     for fbtype, spans in by_type.items():
         spans.sort()
         current_first, current_last = spans[0]

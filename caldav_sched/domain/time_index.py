@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from icalendar import Calendar, Component
 
-from caldav_sched.domain.freebusy import BUSY, BUSY_TENTATIVE, BUSY_UNAVAILABLE, BusyPeriod
+from caldav_sched.domain.freebusy import BUSY, BUSY_TENTATIVE, BUSY_UNAVAILABLE, BusyPeriod, coalesce
 from caldav_sched.domain.freebusy import event_fbtype, freebusy_properties
 from caldav_sched.domain.query import (
     ALWAYS,
@@ -353,38 +353,36 @@ def zone_less_in_range(code: int, first: int, second: int, rng: TimeRange, tz: t
     return lo < before and hi > after
 
 
-class BusyRow(NamedTuple):
-    """What free-busy reads of a row: its bounds, busy type and zone-less values."""
+def busy_from_rows(
+    zoned: Iterable[tuple[int, int, int]],
+    zone_less: Iterable[tuple[int, int, int]],
+    rng: TimeRange,
+    tz: tzinfo | None,
+) -> list[BusyPeriod]:
+    """Busy periods of VEVENT rows within ``rng``, clipped and coalesced.
 
-    starts_at: int
-    ends_at: int
-    fbtype: int
-    code: int | None
-    wall_first: int | None
-    wall_second: int | None
-
-
-def busy_from_rows(rows: Iterable[BusyRow], rng: TimeRange, tz: tzinfo | None) -> list[BusyPeriod]:
-    """Busy periods of VEVENT rows within ``rng`` (clipped, not coalesced)."""
+    ``zoned``: ``(starts_at, ends_at, fbtype)`` of rows that make busy time;
+    ``zone_less``: ``(code, wall_first, wall_second)``, read in ``tz``.
+    Merged as UTC seconds: a month of a busy calendar is thousands of rows.
+    """
     assert rng.start is not None and rng.end is not None
     lo, hi = int(rng.start.timestamp()), int(rng.end.timestamp())
-    found: list[BusyPeriod] = []
-    for starts_at, ends_at, fbtype, code, first, second in rows:
-        if code is None:
-            if fbtype:
-                _clip_into(found, starts_at, ends_at, fbtype, lo, hi)
-        elif code >> _FBTYPE_SHIFT and first is not None and second is not None:
-            start, end = _read(first, second, code, tz)
-            _clip_into(found, start, end, code >> _FBTYPE_SHIFT, lo, hi)
-    return found
-
-
-def _clip_into(found: list[BusyPeriod], start: int, end: int, fbtype: int, lo: int, hi: int) -> None:
-    first, last = max(start, lo), min(end, hi)
-    if first < last:
-        found.append((
-            datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC), FBTYPE_NAMES[fbtype]
-        ))
+    spans: list[tuple[int, int, str]] = []
+    for start, end, fbtype in zoned:
+        first, last = max(start, lo), min(end, hi)
+        if first < last:
+            spans.append((first, last, FBTYPE_NAMES[fbtype]))
+    for code, wall_first, wall_second in zone_less:
+        fbtype = code >> _FBTYPE_SHIFT
+        if fbtype:
+            start, end = _read(wall_first, wall_second, code, tz)
+            first, last = max(start, lo), min(end, hi)
+            if first < last:
+                spans.append((first, last, FBTYPE_NAMES[fbtype]))
+    return [
+        (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC), fbtype)
+        for first, last, fbtype in coalesce(spans)
+    ]
 
 
 def calendar_zone(text: str | None) -> tzinfo | None:

@@ -80,17 +80,15 @@ async def busy_in_range(
     found = await in_thread(
         reader, object_store.busy_rows_blocking, collection_id, window, index.until_needed(rng)
     )
-    periods = index.busy_from_rows(
-        (index.BusyRow._make(row) for row in found.rows), rng, tz
-    )
+    periods = index.busy_from_rows(found.zoned, found.zone_less, rng, tz)
     parsed = await _parse_and_refresh(services, found.undecided, rng)
     freebusy = await object_store.objects_in_span(
         reader, collection_id, component="VFREEBUSY", start=window.start, end=window.end
     )
     parsed += [(row, parse_calendar(row.data or b"")) for row in freebusy]
     if parsed:
-        periods += busy_periods([cal for _, cal in parsed], rng, tz=tz)
-    return coalesce(periods) if periods else []
+        periods = coalesce(periods + busy_periods([cal for _, cal in parsed], rng, tz=tz))
+    return periods
 
 
 async def _parse_and_refresh(

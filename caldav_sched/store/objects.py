@@ -246,16 +246,6 @@ async def objects_in_span(
 
 # -- the time table ------------------------------------------------------------------
 
-# Rows of the time table in a window (domain.time_index.Window): the short
-# ones from where they can reach it, the long ones from the beginning.
-_IN_WINDOW = (
-    " FROM object_instances WHERE collection_id = ? AND component = ? AND is_long = 0"
-    " AND starts_at >= ? AND starts_at < ? AND ends_at > ?"
-    " UNION ALL SELECT {columns} FROM object_instances WHERE collection_id = ? AND component = ?"
-    " AND is_long = 1 AND starts_at < ? AND ends_at > ?"
-)
-
-
 class Window(Protocol):
     """``domain.time_index.Window``: rows with ``starts_at < end AND ends_at > start``."""
 
@@ -264,8 +254,26 @@ class Window(Protocol):
     short_from: int
 
 
-def _window_sql(columns: str, collection_id: int, component: str, window: Window) -> tuple[str, list[object]]:
-    sql = f"SELECT {columns}" + _IN_WINDOW.format(columns=columns)
+# Which rows of the time table a scan keeps, besides those in its window.
+ZONED = " AND code IS NULL"
+ZONE_LESS = " AND code IS NOT NULL"
+ZONED_BUSY = " AND code IS NULL AND fbtype > 0"
+
+
+def _window_sql(
+    columns: str, collection_id: int, component: str, window: Window, extra: str = ""
+) -> tuple[str, list[object]]:
+    """Rows of the time table in ``window`` (and ``extra``, one of the conditions above).
+
+    The short rows are read from where they can reach the window, the long
+    ones from the beginning of time (there are few).
+    """
+    sql = (
+        f"SELECT {columns} FROM object_instances WHERE collection_id = ? AND component = ?"
+        f" AND is_long = 0 AND starts_at >= ? AND starts_at < ? AND ends_at > ?{extra}"
+        f" UNION ALL SELECT {columns} FROM object_instances WHERE collection_id = ?"
+        f" AND component = ? AND is_long = 1 AND starts_at < ? AND ends_at > ?{extra}"
+    )
     args: list[object] = [
         collection_id, component, window.short_from, window.end, window.start,
         collection_id, component, window.end, window.start,
@@ -296,20 +304,29 @@ def objects_in_window_blocking(
     the table, not indexable, a series asked about past its horizon): they
     come with their data, for the caller to parse.
     """
-    sql, args = _window_sql("object_id, code, wall_first, wall_second", collection_id, component, window)
-    hits: set[int] = set()
-    for object_id, code, first, second in raw.execute(sql, args).fetchall():
-        if code is None or (object_id not in hits and zone_less_test(code, first, second)):
-            hits.add(object_id)
     columns = f"{_META}, o.indexed_until" + (", o.data" if with_data else "")
-    decided: list[ObjectRow] = []
-    ids = sorted(hits)
+    # Objects with a zoned row in the window: found and read in one statement.
+    rows_sql, args = _window_sql("object_id", collection_id, component, window, ZONED)
+    found = raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({rows_sql})", args).fetchall()
+    have = {r[0] for r in found}
+    # Zone-less rows in the window, each read in the query's zone.
+    rows_sql, args = _window_sql(
+        "object_id, code, wall_first, wall_second", collection_id, component, window, ZONE_LESS
+    )
+    more: set[int] = set()
+    for object_id, code, first, second in raw.execute(rows_sql, args).fetchall():
+        if object_id not in have and object_id not in more and zone_less_test(code, first, second):
+            more.add(object_id)
+    ids = sorted(more)
     for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
         chunk = ids[at : at + 500]
         marks = ",".join("?" * len(chunk))
-        for r in raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk).fetchall():
-            if r[_META_COUNT] is not None and r[_META_COUNT] >= until:
-                decided.append(_indexed_row(r, with_data))
+        found += raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk).fetchall()
+    decided = [
+        _indexed_row(r, with_data)
+        for r in found
+        if r[_META_COUNT] is not None and r[_META_COUNT] >= until
+    ]
     return decided, _undecided_blocking(raw, collection_id, component, window, until)
 
 
@@ -338,17 +355,22 @@ _UNDECIDED_COLUMNS = f"{_META}, o.indexed_until, o.data"
 
 
 def _indexed_row(r: sqlite3.Row, with_data: bool) -> ObjectRow:
-    return ObjectRow(
-        *r[:_META_COUNT],
-        data=bytes(r[_META_COUNT + 1]) if with_data else None,
-        indexed_until=r[_META_COUNT],
+    # Built as a plain tuple: a month's query makes thousands.
+    return _new_row(
+        ObjectRow, (*r[:_META_COUNT], bytes(r[_META_COUNT + 1]) if with_data else None, r[_META_COUNT])
     )
+
+
+_new_row = tuple.__new__
 
 
 class BusyRows(NamedTuple):
     """What free-busy reads of one calendar's VEVENT rows in a window."""
 
-    rows: list[tuple[int, int, int, int | None, int | None, int | None]]
+    # (starts_at, ends_at, fbtype) of zoned rows that make busy time.
+    zoned: list[tuple[int, int, int]]
+    # (code, wall_first, wall_second) of zone-less rows, to read in a zone.
+    zone_less: list[tuple[int, int, int]]
     # Objects whose rows do not answer that far: with their data, to parse.
     undecided: list[ObjectRow]
 
@@ -362,17 +384,20 @@ def busy_rows_blocking(
     objects come in ``undecided`` instead.
     """
     undecided = _undecided_blocking(raw, collection_id, "VEVENT", window, until)
-    sql, args = _window_sql(
-        "object_id, starts_at, ends_at, fbtype, code, wall_first, wall_second",
-        collection_id, "VEVENT", window,
-    )
     skip = {row.id for row in undecided}
-    rows = [
-        (starts_at, ends_at, fbtype, code, first, second)
-        for object_id, starts_at, ends_at, fbtype, code, first, second in raw.execute(sql, args).fetchall()
-        if (fbtype or code is not None) and object_id not in skip
+    sql, args = _window_sql("object_id, starts_at, ends_at, fbtype", collection_id, "VEVENT", window, ZONED_BUSY)
+    zoned = [
+        (starts_at, ends_at, fbtype)
+        for object_id, starts_at, ends_at, fbtype in raw.execute(sql, args).fetchall()
+        if object_id not in skip
     ]
-    return BusyRows(rows, undecided)
+    sql, args = _window_sql("object_id, code, wall_first, wall_second", collection_id, "VEVENT", window, ZONE_LESS)
+    zone_less = [
+        (code, first, second)
+        for object_id, code, first, second in raw.execute(sql, args).fetchall()
+        if object_id not in skip
+    ]
+    return BusyRows(zoned, zone_less, undecided)
 
 
 _INSERT_ROWS = (

@@ -19,14 +19,13 @@ from hypothesis import event as note_outcome
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from caldav_sched.domain.freebusy import busy_periods, coalesce
+from caldav_sched.domain.freebusy import busy_periods
 from caldav_sched.domain.query import CompFilter, TimeRange, matches
 from caldav_sched.domain.time_index import (
     BEYOND,
     HORIZON,
     LONG,
     NOT_INDEXED,
-    BusyRow,
     InstanceRow,
     TimeIndex,
     busy_from_rows,
@@ -61,8 +60,10 @@ def index_says(index: TimeIndex, rng: TimeRange, tz: tzinfo | None) -> bool:
 
 
 def busy_says(index: TimeIndex, rng: TimeRange, tz: tzinfo | None) -> list:
-    rows = [BusyRow(r.starts_at, r.ends_at, r.fbtype, r.code, r.wall_first, r.wall_second) for r in scanned(index, rng)]
-    return coalesce(busy_from_rows(rows, rng, tz))
+    rows = scanned(index, rng)
+    zoned = [(r.starts_at, r.ends_at, r.fbtype) for r in rows if r.code is None and r.fbtype]
+    zone_less = [(r.code, r.wall_first, r.wall_second) for r in rows if r.code is not None]
+    return busy_from_rows(zoned, zone_less, rng, tz)
 
 
 def parse_says(resource: Calendar, kind: str, rng: TimeRange, tz: tzinfo | None) -> bool:

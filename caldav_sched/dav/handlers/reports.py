@@ -203,12 +203,21 @@ async def _indexed_candidates(
         ctx.services, target.row.id, component=component, rng=rng, tz=tz,
         with_data=wants_data or not alone,
     )
-    candidates: list[tuple[ObjectRow, Calendar | None]] = [
-        (row, None if alone else parse_calendar(row.data or b"")) for row in found.decided
-    ]
+    if alone:
+        candidates: list[tuple[ObjectRow, Calendar | None]] = [(row, None) for row in found.decided]
+    else:
+        candidates = [(row, parse_calendar(row.data or b"")) for row in found.decided]
     candidates += found.parsed
-    candidates.sort(key=lambda candidate: candidate[0].name)
+    # Names are unique in a collection, so the first item alone orders them.
+    candidates.sort(key=_by_name)
     return candidates
+
+
+def _by_name(candidate: tuple[ObjectRow, Calendar | None]) -> str:
+    return candidate[0][_NAME]
+
+
+_NAME = ObjectRow._fields.index("name")
 
 
 def _parse_token(token: str, collection: Collection) -> int:
