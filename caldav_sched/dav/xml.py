@@ -167,6 +167,8 @@ _RESPONSE_OPEN = f"<D:response{_NS_DECLARATIONS}>"
 
 def escape_text(text: str) -> str:
     """Character data as lxml writes it: ``&``, ``<``, ``>`` and CR escaped."""
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
+        return text  # most hrefs and ETags: printable excludes CR and all xml_text replaces
     text = xml_text(text)
     if "&" in text:
         text = text.replace("&", "&amp;")
