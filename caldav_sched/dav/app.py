@@ -14,8 +14,10 @@ when the proxy sent one, else HTTP Basic against the stored argon2 hashes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -33,6 +35,7 @@ from caldav_sched.dav.resources import Hrefs
 from caldav_sched.mail.outbound import mailer_for
 from caldav_sched.queue.worker import WorkerPool
 from caldav_sched.services import Clock, Services, SystemClock
+from caldav_sched.services import time_ranges
 from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.inbound import InboundProcessing
 from caldav_sched.mail.imap import ImapConsumer
@@ -198,6 +201,8 @@ def make_app(
         if workers and settings.queue.workers > 0:
             pool = make_worker_pool(app[SERVICES])
             await pool.start()
+        # After an upgrade, objects stored before the time table get their rows.
+        indexing = asyncio.create_task(time_ranges.catch_up(app[SERVICES]), name="time table catch-up")
         listener = LmtpListener(app[SERVICES])
         if listener.configured:
             await listener.start()
@@ -206,6 +211,9 @@ def make_app(
             app[IMAP_CONSUMER] = consumer
             await consumer.start()
         yield
+        indexing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await indexing
         if consumer.configured:
             await consumer.stop()
         await listener.stop()

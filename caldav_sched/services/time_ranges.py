@@ -8,11 +8,14 @@ rows cannot answer (written before the table existed, or a series without
 end asked about beyond its horizon) is parsed, and its rows are computed
 again from the parsed object, as far as the query asked, and stored: the
 next query past the horizon finds it answered, as CalendarServer extends
-its expansion window.
+its expansion window.  After an upgrade that (re)builds the table, every
+object is indexed in the background (:func:`catch_up`), a few at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import tzinfo
 from typing import NamedTuple
 
@@ -26,6 +29,12 @@ from caldav_sched.services import Services
 from caldav_sched.store import objects as object_store
 from caldav_sched.store.db import in_thread
 from caldav_sched.store.objects import ObjectRow
+
+log = logging.getLogger("caldav_sched.time_table")
+
+#: Objects parsed and indexed per write when the table catches up: a few
+#: milliseconds of the event loop at a time, so requests pass in between.
+CATCH_UP_BATCH = 20
 
 
 class InRange(NamedTuple):
@@ -116,3 +125,49 @@ async def _parse_and_refresh(
             lambda raw: object_store.store_time_indexes_blocking(raw, updates)
         )
     return parsed
+
+
+async def catch_up(services: Services, *, pause: float = 0.005) -> int:
+    """Index every object that has no rows in the time table yet; how many were.
+
+    Right after migration 0011 that is every object; later, none (the
+    partial index it reads is then empty, and this returns at once).  A
+    query that meets such an object meanwhile parses it, as it would have.
+    An object written again meanwhile keeps what its write stored (the
+    store checks the ETag).  Runs beside the server until done.
+    """
+    done, last_id = 0, 0
+    while True:
+        try:
+            rows = await in_thread(
+                services.db.reader(), object_store.unindexed_blocking, last_id, CATCH_UP_BATCH
+            )
+        except Exception:  # noqa: BLE001 - the database is away: queries parse what is left
+            log.warning("time table: catching up stopped after %d objects", done, exc_info=True)
+            return done
+        if not rows:
+            break
+        last_id = rows[-1].id
+        now = services.clock.now()
+        updates = []
+        for row in rows:
+            try:
+                fresh = index.time_index(parse_calendar(row.data or b""), now)
+            except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
+                log.warning("object %s (%s) could not be parsed for the time table: queries parse it",
+                            row.id, row.name, exc_info=True)
+                continue
+            updates.append((row.id, row.etag, fresh))
+        if updates:
+            try:
+                await services.db.write(
+                    lambda raw: object_store.store_time_indexes_blocking(raw, updates)
+                )
+            except Exception:  # noqa: BLE001 - as above; the next start goes on
+                log.warning("time table: catching up stopped after %d objects", done, exc_info=True)
+                return done
+        done += len(rows)
+        await asyncio.sleep(pause)
+    if done:
+        log.info("time table: %d objects indexed", done)
+    return done

@@ -446,6 +446,20 @@ def store_time_indexes_blocking(
     return stored
 
 
+def unindexed_blocking(raw: sqlite3.Connection, after_id: int, limit: int) -> list[ObjectRow]:
+    """Up to ``limit`` objects without a time index yet, by id after ``after_id``, with their data.
+
+    Read through a partial index that holds only such objects: once every
+    object is indexed, it is empty.
+    """
+    rows = raw.execute(
+        f"SELECT {_META}, o.indexed_until, o.data FROM objects o"
+        " WHERE o.indexed_until IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
+        (after_id, limit),
+    ).fetchall()
+    return [_indexed_row(r, True) for r in rows]
+
+
 def _index_values(index: TimeIndexFields) -> tuple[object, ...]:
     return (
         SPAN_MIN if index.span_start is None else index.span_start,

@@ -25,8 +25,11 @@ CREATE INDEX object_instances_object ON object_instances (object_id);
 -- Objects whose rows do not answer every range (written before, or a
 -- series kept to a horizon) are found by how far they answer.
 CREATE INDEX objects_indexed_until ON objects (collection_id, component, indexed_until);
--- The per-object forms of 0005 and 0008 are replaced by the table; every
--- object is indexed again by the first query that meets it.
+-- Objects not indexed yet (all of them, right after this migration): the
+-- server indexes them in the background (services.time_ranges.catch_up),
+-- and a query meeting one first parses it, as before.
+CREATE INDEX objects_unindexed ON objects (id) WHERE indexed_until IS NULL;
+-- The per-object forms of 0005 and 0008 are replaced by the table.
 UPDATE objects SET indexed_until = NULL;
 ALTER TABLE objects DROP COLUMN instances;
 ALTER TABLE objects DROP COLUMN floating;
