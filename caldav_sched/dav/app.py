@@ -202,7 +202,9 @@ def make_app(
             pool = make_worker_pool(app[SERVICES])
             await pool.start()
         # After an upgrade, objects stored before the time table get their rows.
-        indexing = asyncio.create_task(time_ranges.catch_up(app[SERVICES]), name="time table catch-up")
+        indexing = asyncio.create_task(
+            time_ranges.catch_up(app[SERVICES]), name="time table catch-up"
+        )
         listener = LmtpListener(app[SERVICES])
         if listener.configured:
             await listener.start()

@@ -36,7 +36,13 @@ from typing import NamedTuple
 
 from icalendar import Calendar, Component
 
-from caldav_sched.domain.freebusy import BUSY, BUSY_TENTATIVE, BUSY_UNAVAILABLE, BusyPeriod, coalesce
+from caldav_sched.domain.freebusy import (
+    BUSY,
+    BUSY_TENTATIVE,
+    BUSY_UNAVAILABLE,
+    BusyPeriod,
+    coalesce,
+)
 from caldav_sched.domain.freebusy import event_fbtype, freebusy_properties
 from caldav_sched.domain.query import (
     ALWAYS,
@@ -201,9 +207,16 @@ def _horizon(forever: Sequence[Component], now: datetime, until: datetime | None
     return latest.replace(microsecond=0) + HORIZON
 
 
-def _row(starts_at: int, ends_at: int, fbtype: int, code: int | None = None,
-         wall_first: int | None = None, wall_second: int | None = None) -> InstanceRow:
-    return InstanceRow(int(ends_at - starts_at > LONG), starts_at, ends_at, fbtype, code, wall_first, wall_second)
+def _row(
+    starts_at: int,
+    ends_at: int,
+    fbtype: int,
+    code: int | None = None,
+    wall_first: int | None = None,
+    wall_second: int | None = None,
+) -> InstanceRow:
+    is_long = int(ends_at - starts_at > LONG)
+    return InstanceRow(is_long, starts_at, ends_at, fbtype, code, wall_first, wall_second)
 
 
 class _Collector:
@@ -229,7 +242,8 @@ class _Collector:
             code = test.rule | busy << _FBTYPE_SHIFT
             code |= _FIRST_FLOATING if first_floating else 0
             code |= _SECOND_FLOATING if second_floating else 0
-            self.rows.append(_row(after - ZONE_WIDENING, before + ZONE_WIDENING, 0, code, first, second))
+            widened = (after - ZONE_WIDENING, before + ZONE_WIDENING)
+            self.rows.append(_row(*widened, 0, code, first, second))
             return
         self.rows.append(_row(after, before, busy if second > first else 0))
 
@@ -345,7 +359,9 @@ def _read(first: int, second: int, code: int, tz: tzinfo | None) -> tuple[int, i
     return first, second
 
 
-def zone_less_in_range(code: int, first: int, second: int, rng: TimeRange, tz: tzinfo | None) -> bool:
+def zone_less_in_range(
+    code: int, first: int, second: int, rng: TimeRange, tz: tzinfo | None
+) -> bool:
     """RFC 4791 9.9 for a zone-less row: read in ``tz`` (UTC when None), is it in ``rng``?"""
     lo = -math.inf if rng.start is None else rng.start.timestamp()
     hi = math.inf if rng.end is None else rng.end.timestamp()

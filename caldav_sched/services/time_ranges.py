@@ -154,8 +154,10 @@ async def catch_up(services: Services, *, pause: float = 0.005) -> int:
             try:
                 fresh = index.time_index(parse_calendar(row.data or b""), now)
             except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
-                log.warning("object %s (%s) could not be parsed for the time table: queries parse it",
-                            row.id, row.name, exc_info=True)
+                log.warning(
+                    "object %s (%s) could not be parsed for the time table: queries parse it",
+                    row.id, row.name, exc_info=True,
+                )
                 continue
             updates.append((row.id, row.etag, fresh))
         if updates:

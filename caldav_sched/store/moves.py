@@ -67,7 +67,8 @@ def move_object_blocking(
         (collection_id, name, modseq, modified_at, source.id),
     )
     raw.execute(
-        "UPDATE object_instances SET collection_id = ? WHERE object_id = ?", (collection_id, source.id)
+        "UPDATE object_instances SET collection_id = ? WHERE object_id = ?",
+        (collection_id, source.id),
     )
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq

@@ -5,7 +5,8 @@ each in ``object_instances`` (migration 0011), indexed by collection,
 component and start, so a time-range query reads the instances in its range
 rather than every object that might have one.  ``objects.indexed_until``
 says how far the rows answer: NULL for rows written before the table (the
-first query that meets one parses it and stores its rows).
+server indexes them in the background after an upgrade, and a query that
+meets one first parses it and stores its rows).
 
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
@@ -246,6 +247,7 @@ async def objects_in_span(
 
 # -- the time table ------------------------------------------------------------------
 
+
 class Window(Protocol):
     """``domain.time_index.Window``: rows with ``starts_at < end AND ends_at > start``."""
 
@@ -307,7 +309,9 @@ def objects_in_window_blocking(
     columns = f"{_META}, o.indexed_until" + (", o.data" if with_data else "")
     # Objects with a zoned row in the window: found and read in one statement.
     rows_sql, args = _window_sql("object_id", collection_id, component, window, ZONED)
-    found = raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({rows_sql})", args).fetchall()
+    found = raw.execute(
+        f"SELECT {columns} FROM objects o WHERE o.id IN ({rows_sql})", args
+    ).fetchall()
     have = {r[0] for r in found}
     # Zone-less rows in the window, each read in the query's zone.
     rows_sql, args = _window_sql(
@@ -321,7 +325,9 @@ def objects_in_window_blocking(
     for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
         chunk = ids[at : at + 500]
         marks = ",".join("?" * len(chunk))
-        found += raw.execute(f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk).fetchall()
+        found += raw.execute(
+            f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk
+        ).fetchall()
     decided = [
         _indexed_row(r, with_data)
         for r in found
@@ -356,9 +362,8 @@ _UNDECIDED_COLUMNS = f"{_META}, o.indexed_until, o.data"
 
 def _indexed_row(r: sqlite3.Row, with_data: bool) -> ObjectRow:
     # Built as a plain tuple: a month's query makes thousands.
-    return _new_row(
-        ObjectRow, (*r[:_META_COUNT], bytes(r[_META_COUNT + 1]) if with_data else None, r[_META_COUNT])
-    )
+    data = bytes(r[_META_COUNT + 1]) if with_data else None
+    return _new_row(ObjectRow, (*r[:_META_COUNT], data, r[_META_COUNT]))
 
 
 _new_row = tuple.__new__
@@ -385,13 +390,17 @@ def busy_rows_blocking(
     """
     undecided = _undecided_blocking(raw, collection_id, "VEVENT", window, until)
     skip = {row.id for row in undecided}
-    sql, args = _window_sql("object_id, starts_at, ends_at, fbtype", collection_id, "VEVENT", window, ZONED_BUSY)
+    sql, args = _window_sql(
+        "object_id, starts_at, ends_at, fbtype", collection_id, "VEVENT", window, ZONED_BUSY
+    )
     zoned = [
         (starts_at, ends_at, fbtype)
         for object_id, starts_at, ends_at, fbtype in raw.execute(sql, args).fetchall()
         if object_id not in skip
     ]
-    sql, args = _window_sql("object_id, code, wall_first, wall_second", collection_id, "VEVENT", window, ZONE_LESS)
+    sql, args = _window_sql(
+        "object_id, code, wall_first, wall_second", collection_id, "VEVENT", window, ZONE_LESS
+    )
     zone_less = [
         (code, first, second)
         for object_id, code, first, second in raw.execute(sql, args).fetchall()
@@ -410,7 +419,11 @@ _ROWS_PER_INSERT = 400
 
 
 def replace_instances_blocking(
-    raw: sqlite3.Connection, object_id: int, collection_id: int, component: str, index: TimeIndexFields
+    raw: sqlite3.Connection,
+    object_id: int,
+    collection_id: int,
+    component: str,
+    index: TimeIndexFields,
 ) -> None:
     """Put an object's rows in the time table in place of those it had."""
     raw.execute("DELETE FROM object_instances WHERE object_id = ?", (object_id,))

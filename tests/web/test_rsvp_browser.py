@@ -73,14 +73,28 @@ def close(driver) -> None:
 
 
 def wait_for_text(driver, element_id: str, text: str, timeout: float = 10.0) -> None:
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # The page is replaced while we look: an element may vanish between find and read.
+    def shows_text(d) -> bool:
+        try:
+            return d.find_element(By.ID, element_id).text == text
+        except WebDriverException as exc:
+            # The page is replaced while we look: an element may vanish between
+            # find and read, which chromedriver sometimes reports as an unknown
+            # error about a node no longer in the document instead of a stale one.
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+
     WebDriverWait(driver, timeout,
                   ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                  ).until(lambda d: d.find_element(By.ID, element_id).text == text)
+                  ).until(shows_text)
 
 
 def organizer_copy(invited) -> str:
