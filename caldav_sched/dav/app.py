@@ -34,8 +34,7 @@ from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_mid
 from caldav_sched.dav.resources import Hrefs
 from caldav_sched.mail.outbound import mailer_for
 from caldav_sched.queue.worker import WorkerPool
-from caldav_sched.services import Clock, Services, SystemClock
-from caldav_sched.services import time_ranges
+from caldav_sched.services import Clock, Services, SystemClock, time_ranges
 from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.inbound import InboundProcessing
 from caldav_sched.mail.imap import ImapConsumer

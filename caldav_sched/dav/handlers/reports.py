@@ -214,10 +214,7 @@ async def _indexed_candidates(
 
 
 def _by_name(candidate: tuple[ObjectRow, Calendar | None]) -> str:
-    return candidate[0][_NAME]
-
-
-_NAME = ObjectRow._fields.index("name")
+    return candidate[0].name
 
 
 def _parse_token(token: str, collection: Collection) -> int:
