@@ -2,10 +2,10 @@
 
 A moved object keeps its row (its id, data, ETag, Schedule-Tag and time
 index); only its collection and name change, in its rows of the time table
-too.  Each collection it touches
-hands out a new modification sequence and records the change (a tombstone
-for the name it left), so getctag and sync-collection of both see it.
-Every function here runs inside the caller's write transaction, in the
+too.  A copy gets the source's rows under its own id.  Each collection it
+touches hands out a new modification sequence and records the change (a
+tombstone for the name it left), so getctag and sync-collection of both see
+it.  Every function here runs inside the caller's write transaction, in the
 writer's thread (``Database.write``).
 """
 
@@ -20,9 +20,7 @@ from caldav_sched.store.objects import ObjectRow, record_change_blocking
 # The columns a copy takes from its source, besides collection, name and modseq.
 _COPIED = "uid, component, etag, schedule_tag, data, span_start, span_end, indexed_until"
 # A copy's rows in the time table: the source's, under the copy's id and collection.
-_COPIED_INSTANCES = (
-    "is_long, starts_at, ends_at, fbtype, code, wall_first, wall_second"
-)
+_COPIED_INSTANCES = "is_long, starts_at, ends_at, fbtype, code, wall_first, wall_second"
 
 
 def _check_uid(
