@@ -390,23 +390,16 @@ def busy_rows_blocking(
     """
     undecided = _undecided_blocking(raw, collection_id, "VEVENT", window, until)
     skip = {row.id for row in undecided}
-    sql, args = _window_sql(
-        "object_id, starts_at, ends_at, fbtype", collection_id, "VEVENT", window, ZONED_BUSY
+
+    def rows(columns: str, extra: str) -> list[Any]:
+        sql, args = _window_sql(f"object_id, {columns}", collection_id, "VEVENT", window, extra)
+        return [tuple(r[1:]) for r in raw.execute(sql, args).fetchall() if r[0] not in skip]
+
+    return BusyRows(
+        rows("starts_at, ends_at, fbtype", ZONED_BUSY),
+        rows("code, wall_first, wall_second", ZONE_LESS),
+        undecided,
     )
-    zoned = [
-        (starts_at, ends_at, fbtype)
-        for object_id, starts_at, ends_at, fbtype in raw.execute(sql, args).fetchall()
-        if object_id not in skip
-    ]
-    sql, args = _window_sql(
-        "object_id, code, wall_first, wall_second", collection_id, "VEVENT", window, ZONE_LESS
-    )
-    zone_less = [
-        (code, first, second)
-        for object_id, code, first, second in raw.execute(sql, args).fetchall()
-        if object_id not in skip
-    ]
-    return BusyRows(zoned, zone_less, undecided)
 
 
 _INSERT_ROWS = (
