@@ -21,17 +21,21 @@ zone.  Rows that last longer than :data:`LONG` are marked, so that the scan
 of short ones can start :data:`LONG` before the range instead of at the
 beginning of time.
 
-A series without end is kept up to a horizon, about 18 months past the later
-of now and its start (CalendarServer's expand-ahead window); a query that
-ends later extends it (``time_index(..., until=...)``).  Each row of a VEVENT
-carries its busy type (RFC 4791 7.10), so free-busy reads the same rows.
+A series without end is kept up to a horizon, a year past the later of now
+and its start; a series that began more than a year ago is kept from a year
+back (CalendarServer's expand-ahead window and lower limit, with its
+defaults).  A query that ends later, or starts earlier, has the object
+parsed and kept that far (``time_index(..., until=..., since=...)``).  The
+rows of a series are exact instances either way: a row found in a range is
+an instance in it, whatever the bounds.  Each row of a VEVENT carries its
+busy type (RFC 4791 7.10), so free-busy reads the same rows.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from icalendar import Calendar, Component
@@ -81,7 +85,13 @@ BEYOND = 2**62
 NOT_INDEXED = -(2**62)
 
 #: How far past now (or past its start, if later) a series without end is kept.
-HORIZON = timedelta(days=548)
+HORIZON = timedelta(days=365)
+#: How far before now a series that began earlier is kept.  Every instance
+#: costs a row on each write of the object (a page of the database when the
+#: calendar is large), and few queries look further back.
+LOWER_LIMIT = timedelta(days=365)
+#: ``since`` that asks for every instance from the first (a range without start).
+EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
 #: The most instances one object may keep in its index.
 MAX_INDEXED_INSTANCES = 2000
 #: Rows lasting longer than this are scanned apart from the others.
@@ -124,37 +134,47 @@ class TimeIndex(NamedTuple):
 
     ``rows``: one per instance, by start.  ``until``: the rows decide every
     range that ends by then (``BEYOND``: every range; ``NOT_INDEXED``: none,
-    and there are no rows).
+    and there are no rows).  ``since``: and that starts at or after then
+    (None: from the beginning of time).
     """
 
     span_start: int | None
     span_end: int | None
     rows: tuple[InstanceRow, ...]
     until: int
+    since: int | None = None
 
 
 class _Unindexable(Exception):
     """The object's instances cannot be kept: the query parses it."""
 
 
-def time_index(cal: Calendar, now: datetime, until: datetime | None = None) -> TimeIndex:
+def time_index(
+    cal: Calendar, now: datetime, until: datetime | None = None, since: datetime | None = None
+) -> TimeIndex:
     """The span and the instance rows of an object, as of ``now``.
 
-    ``until`` asks that a series without end be kept at least that far
-    (a query beyond the horizon).  Never raises: an object whose instances
-    cannot be kept gets ``until = NOT_INDEXED`` and is parsed by queries.
+    ``until`` asks that a series without end be kept at least that far (for
+    a query beyond the horizon), ``since`` that a series be kept from at
+    least then (a query before the lower limit; :data:`EARLIEST` for all).
+    Never raises: an object whose instances cannot be kept gets ``until =
+    NOT_INDEXED`` and is parsed by queries.
     """
     span_start, span_end = object_span(cal)
     try:
-        rows, decided = _rows(cal, (span_start, span_end), now, until)
+        rows, decided, kept_since = _rows(cal, (span_start, span_end), now, until, since)
     except Exception:  # noqa: BLE001 - never fail a write over the index
         return TimeIndex(span_start, span_end, (), NOT_INDEXED)
-    return TimeIndex(span_start, span_end, rows, decided)
+    return TimeIndex(span_start, span_end, rows, decided, kept_since)
 
 
 def _rows(
-    cal: Calendar, span: tuple[int | None, int | None], now: datetime, until: datetime | None
-) -> tuple[tuple[InstanceRow, ...], int]:
+    cal: Calendar,
+    span: tuple[int | None, int | None],
+    now: datetime,
+    until: datetime | None,
+    since: datetime | None,
+) -> tuple[tuple[InstanceRow, ...], int, int | None]:
     span_start, span_end = span
     components = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
     names = {c.name for c in components}
@@ -162,7 +182,7 @@ def _rows(
         raise _Unindexable  # a query filters on one type; the store keeps one per object
     collector = _Collector()
     if not names:
-        return (), BEYOND
+        return (), BEYOND, None
     name = names.pop()
     decided = BEYOND
     if name == "VFREEBUSY":
@@ -172,19 +192,26 @@ def _rows(
         forever = [c for c in components if is_recurring(c) and _runs_forever(c)]
         if forever:
             horizon = _horizon(forever, now, until)
-            decided = int(horizon.timestamp())
+            decided = math.ceil(horizon.timestamp())
             # A day more, so that zone-less instances read in any zone are all in.
             hi: datetime | None = horizon + timedelta(days=1)
         else:
             hi = None if span_end is None else datetime.fromtimestamp(span_end, UTC)
-        if hi is not None and span_start is not None:
+        kept_since = _lower_limit(components, span_start, now, since)
+        lo = None
+        if kept_since is not None:
+            collector.since = kept_since
+            # Two days less, so that zone-less instances read in any zone are all in.
+            lo = datetime.fromtimestamp(kept_since, UTC) - timedelta(days=2)
+        first = span_start if kept_since is None else kept_since
+        if hi is not None and first is not None:
             # Say at once when a rule has more instances than an index keeps.
-            reach = int(hi.timestamp()) - span_start
+            reach = int(hi.timestamp()) - first
             if any(surely_more_than(c, MAX_INDEXED_INSTANCES, reach) for c in components):
                 raise _Unindexable
         fbtypes: dict[int, str | None] = {}  # by component: read once, not per instance
         for series in group_series(cal, (name,)):
-            for instance in series.instances(hi=hi):
+            for instance in series.instances(lo=lo, hi=hi):
                 test = instance_test(instance)
                 if test is None:
                     continue
@@ -194,7 +221,21 @@ def _rows(
                 collector.add(test, fbtypes[key])
     else:
         raise _Unindexable  # no time-range rule of 9.9 known here: the evaluator decides
-    return collector.done(), decided
+    return collector.done(), decided, collector.since
+
+
+def _lower_limit(
+    components: Sequence[Component], span_start: int | None, now: datetime, since: datetime | None
+) -> int | None:
+    """From when a series is kept: None (from its first instance) unless it
+    is a series that began before the lower limit (or before ``since``)."""
+    if span_start is None or not any(is_recurring(c) for c in components):
+        return None
+    limit = now.astimezone(UTC).replace(microsecond=0) - LOWER_LIMIT
+    if since is not None:
+        limit = min(limit, since.astimezone(UTC))
+    limit_seconds = math.floor(limit.timestamp())
+    return limit_seconds if span_start < limit_seconds else None
 
 
 def _runs_forever(master: Component) -> bool:
@@ -203,8 +244,8 @@ def _runs_forever(master: Component) -> bool:
 
 def _horizon(forever: Sequence[Component], now: datetime, until: datetime | None) -> datetime:
     first = max(to_utc(anchor(c)) for c in forever)  # type: ignore[arg-type]
-    latest = max(now.astimezone(UTC), first, until or first)
-    return latest.replace(microsecond=0) + HORIZON
+    horizon = max(now.astimezone(UTC), first).replace(microsecond=0) + HORIZON
+    return horizon if until is None else max(horizon, until.astimezone(UTC))
 
 
 def _row(
@@ -222,6 +263,8 @@ def _row(
 class _Collector:
     def __init__(self) -> None:
         self.rows: list[InstanceRow] = []
+        # Rows that end by then are not kept (a series' lower limit).
+        self.since: int | None = None
 
     def add(self, test: InstanceTest, fbtype: str | None) -> None:
         if len(self.rows) >= MAX_INDEXED_INSTANCES:
@@ -243,9 +286,11 @@ class _Collector:
             code |= _FIRST_FLOATING if first_floating else 0
             code |= _SECOND_FLOATING if second_floating else 0
             widened = (after - ZONE_WIDENING, before + ZONE_WIDENING)
-            self.rows.append(_row(*widened, 0, code, first, second))
+            if self.since is None or widened[1] > self.since:
+                self.rows.append(_row(*widened, 0, code, first, second))
             return
-        self.rows.append(_row(after, before, busy if second > first else 0))
+        if self.since is None or before > self.since:
+            self.rows.append(_row(after, before, busy if second > first else 0))
 
     def done(self) -> tuple[InstanceRow, ...]:
         return tuple(sorted(self.rows, key=lambda row: (row.starts_at, row.ends_at)))
@@ -310,9 +355,12 @@ def bounds(rule: int, first: int, second: int) -> tuple[int, int]:
 # -- reading the rows -------------------------------------------------------------
 
 
-def decides(until: int | None, rng: TimeRange) -> bool:
-    """Whether an index kept ``until`` answers ``rng`` (else the object is parsed)."""
+def decides(until: int | None, since: int | None, rng: TimeRange) -> bool:
+    """Whether an index kept ``until`` and ``since`` answers ``rng`` (else a
+    row in it still says the object is in; without one, the object is parsed)."""
     if until is None or until == NOT_INDEXED:
+        return False
+    if since is not None and (rng.start is None or rng.start.timestamp() < since):
         return False
     if until >= BEYOND:
         return True

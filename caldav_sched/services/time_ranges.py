@@ -3,11 +3,12 @@
 A calendar-query with a time-range, a free-busy-query and the outbox's
 free-busy lookup all start here: the store reads the instances in the range
 from the time table (``domain.time_index`` makes the rows), so the answer
-costs what the range holds, not what the calendar holds.  An object whose
-rows cannot answer (written before the table existed, or a series without
-end asked about beyond its horizon) is parsed, and its rows are computed
-again from the parsed object, as far as the query asked, and stored: the
-next query past the horizon finds it answered, as CalendarServer extends
+costs what the range holds, not what the calendar holds.  An object with a
+row in the range is in it.  One without, whose rows cannot answer (written
+before the table existed, a series without end asked about beyond its
+horizon, a long series before its lower limit) is parsed, and its rows are
+computed again from the parsed object, as far as the query asked, and
+stored: the next query there finds it answered, as CalendarServer extends
 its expansion window.  After an upgrade that (re)builds the table, every
 object is indexed in the background (:func:`catch_up`), a few at a time.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import NamedTuple
 
 from icalendar import Calendar
@@ -110,21 +111,52 @@ async def _parse_and_refresh(
     now = services.clock.now()
     updates = []
     for row, cal in parsed:
-        old = row.indexed_until
-        # An object from before the table is always brought up to date (even
-        # as NOT_INDEXED, so that it is not tried again); a series kept to a
-        # horizon only when the query ends past it and it can be kept further.
-        further = old is not None and old != index.NOT_INDEXED and rng.end is not None
-        if old is not None and not (further and old < rng.end.timestamp()):
-            continue
-        fresh = index.time_index(cal, now, until=rng.end)
-        if old is None or (fresh.until != index.NOT_INDEXED and fresh.until > old):
+        fresh = _kept_further(row, cal, rng, now)
+        if fresh is not None:
             updates.append((row.id, row.etag, fresh))
     if updates:
         await services.db.write(
             lambda raw: object_store.store_time_indexes_blocking(raw, updates)
         )
     return parsed
+
+
+def _kept_further(
+    row: ObjectRow, cal: Calendar, rng: TimeRange, now: datetime
+) -> index.TimeIndex | None:
+    """The rows ``row`` should have after a query over ``rng`` parsed it, or None to keep its own.
+
+    An object from before the table is always brought up to date (even as
+    NOT_INDEXED, so that it is not tried again); a series kept to a horizon
+    or from a lower limit only when the query reaches past them and the
+    series can be kept that far.  Neither bound ever moves in.
+    """
+    until, since = row.indexed_until, row.indexed_from
+    # A series asked about past its horizon is kept a horizon past the
+    # query, so that paging on through the months does not parse it again.
+    ahead = None if rng.end is None else rng.end + index.HORIZON
+    if until is None:
+        return index.time_index(cal, now, until=ahead, since=rng.start)
+    if until == index.NOT_INDEXED:
+        return None
+    later = rng.end is not None and until < rng.end.timestamp()
+    earlier = since is not None and (rng.start is None or rng.start.timestamp() < since)
+    if not (later or earlier):
+        return None
+    kept_since = index.EARLIEST if since is None else datetime.fromtimestamp(since, timezone.utc)
+    if earlier:
+        kept_since = min(kept_since, rng.start or index.EARLIEST)
+    kept_until = None if until >= index.BEYOND else datetime.fromtimestamp(until, timezone.utc)
+    if later:
+        assert ahead is not None
+        kept_until = ahead if kept_until is None else max(kept_until, ahead)
+    fresh = index.time_index(cal, now, until=kept_until, since=kept_since)
+    if fresh.until == index.NOT_INDEXED:
+        return None
+    wider = fresh.until > until or (
+        since is not None and (fresh.since is None or fresh.since < since)
+    )
+    return fresh if wider else None
 
 
 async def catch_up(services: Services, *, pause: float = 0.005) -> int:

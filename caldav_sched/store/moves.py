@@ -18,7 +18,7 @@ from caldav_sched.store.errors import UidConflict
 from caldav_sched.store.objects import ObjectRow, record_change_blocking
 
 # The columns a copy takes from its source, besides collection, name and modseq.
-_COPIED = "uid, component, etag, schedule_tag, data, span_start, span_end, indexed_until"
+_COPIED = "uid, component, etag, schedule_tag, data, span_start, span_end, indexed_until, indexed_from"
 # A copy's rows in the time table: the source's, under the copy's id and collection.
 _COPIED_INSTANCES = "is_long, starts_at, ends_at, fbtype, code, wall_first, wall_second"
 

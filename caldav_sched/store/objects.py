@@ -6,7 +6,9 @@ component and start, so a time-range query reads the instances in its range
 rather than every object that might have one.  ``objects.indexed_until``
 says how far the rows answer: NULL for rows written before the table (the
 server indexes them in the background after an upgrade, and a query that
-meets one first parses it and stores its rows).
+meets one first parses it and stores its rows).  ``objects.indexed_from``
+says from when, for a series kept from a lower limit (NULL: from its first
+instance).
 
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
@@ -49,8 +51,10 @@ class ObjectRow(NamedTuple):
     modified_at: str
     data: bytes | None = None
     # How far the object's rows in the time table answer (None: not yet
-    # computed); read by time-range queries only.
+    # computed), and from when (None: from the first instance); read by
+    # time-range queries only.
     indexed_until: int | None = None
+    indexed_from: int | None = None
 
 
 class TimeIndexFields(Protocol):
@@ -60,6 +64,7 @@ class TimeIndexFields(Protocol):
     span_end: int | None
     rows: Sequence[Sequence[int | None]]
     until: int
+    since: int | None
 
 
 class Change(NamedTuple):
@@ -300,13 +305,14 @@ def objects_in_window_blocking(
     """The objects with an instance in ``window``, in one trip to the connection.
 
     Returns ``(decided, undecided)``.  ``decided`` objects have a row in the
-    window (a zone-less one counts when ``zone_less_test`` says so) and rows
-    that answer up to ``until``.  ``undecided`` ones are those whose span
-    meets the window but whose rows do not answer that far (written before
-    the table, not indexable, a series asked about past its horizon): they
-    come with their data, for the caller to parse.
+    window (a zone-less one counts when ``zone_less_test`` says so): a row
+    is an instance, so that holds however far the rows go.  ``undecided``
+    ones have none, and their span meets the window but their rows do not
+    answer all of it (written before the table, not indexable, a series
+    asked about past its horizon or before its lower limit): they come with
+    their data, for the caller to parse.
     """
-    columns = f"{_META}, o.indexed_until" + (", o.data" if with_data else "")
+    columns = f"{_META}, o.indexed_until, o.indexed_from" + (", o.data" if with_data else "")
     # Objects with a zoned row in the window: found and read in one statement.
     rows_sql, args = _window_sql("object_id", collection_id, component, window, ZONED)
     found = raw.execute(
@@ -328,42 +334,57 @@ def objects_in_window_blocking(
         found += raw.execute(
             f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk
         ).fetchall()
-    decided = [
-        _indexed_row(r, with_data)
-        for r in found
-        if r[_META_COUNT] is not None and r[_META_COUNT] >= until
-    ]
-    return decided, _undecided_blocking(raw, collection_id, component, window, until)
+    decided = [_indexed_row(r, with_data) for r in found]
+    undecided = _undecided_ids_blocking(raw, collection_id, component, window, until)
+    return decided, _rows_with_data_blocking(raw, [i for i in undecided if i not in have and i not in more])
 
 
-def _undecided_blocking(
+def _undecided_ids_blocking(
     raw: sqlite3.Connection, collection_id: int, component: str, window: Window, until: int
-) -> list[ObjectRow]:
-    """Objects whose span meets ``window`` and whose rows do not answer up to ``until``.
+) -> list[int]:
+    """Objects whose span meets ``window`` and whose rows may not hold all of
+    its instances: not indexed, kept only up to before ``until``, or kept
+    only from after the window's start.
 
     Found by how far they answer, which few objects fall short of (the span
     conditions are kept off the span index with a unary plus).
     """
-    rows = raw.execute(
-        f"SELECT {_UNDECIDED_COLUMNS} FROM objects o WHERE o.collection_id = ? AND o.component = ?"
+    ids = raw.execute(
+        "SELECT o.id FROM objects o WHERE o.collection_id = ? AND o.component = ?"
         " AND o.indexed_until IS NULL AND +o.span_start < ? AND +o.span_end > ?"
-        f" UNION ALL SELECT {_UNDECIDED_COLUMNS} FROM objects o WHERE o.collection_id = ?"
-        " AND o.component = ? AND o.indexed_until < ? AND +o.span_start < ? AND +o.span_end > ?",
+        " UNION SELECT o.id FROM objects o WHERE o.collection_id = ?"
+        " AND o.component = ? AND o.indexed_until < ? AND +o.span_start < ? AND +o.span_end > ?"
+        " UNION SELECT o.id FROM objects o WHERE o.collection_id = ?"
+        " AND o.component = ? AND o.indexed_from > ? AND +o.span_start < ? AND +o.span_end > ?",
         (
             collection_id, component, window.end, window.start,
             collection_id, component, until, window.end, window.start,
+            collection_id, component, window.start, window.end, window.start,
         ),
     ).fetchall()
-    return [_indexed_row(r, True) for r in rows]
+    return [r[0] for r in ids]
 
 
-_UNDECIDED_COLUMNS = f"{_META}, o.indexed_until, o.data"
+def _rows_with_data_blocking(raw: sqlite3.Connection, ids: Sequence[int]) -> list[ObjectRow]:
+    found: list[ObjectRow] = []
+    for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[at : at + 500]
+        marks = ",".join("?" * len(chunk))
+        found += [
+            _indexed_row(r, True)
+            for r in raw.execute(
+                f"SELECT {_META}, o.indexed_until, o.indexed_from, o.data FROM objects o"
+                f" WHERE o.id IN ({marks}) ORDER BY o.id",
+                chunk,
+            ).fetchall()
+        ]
+    return found
 
 
 def _indexed_row(r: sqlite3.Row, with_data: bool) -> ObjectRow:
     # Built as a plain tuple: a month's query makes thousands.
-    data = bytes(r[_META_COUNT + 1]) if with_data else None
-    return _new_row(ObjectRow, (*r[:_META_COUNT], data, r[_META_COUNT]))
+    data = bytes(r[_META_COUNT + 2]) if with_data else None
+    return _new_row(ObjectRow, (*r[:_META_COUNT], data, r[_META_COUNT], r[_META_COUNT + 1]))
 
 
 _new_row = tuple.__new__
@@ -385,11 +406,11 @@ def busy_rows_blocking(
 ) -> BusyRows:
     """The VEVENT rows in ``window`` that may make busy time, in one trip.
 
-    Rows of objects that do not answer up to ``until`` are left out; those
-    objects come in ``undecided`` instead.
+    Rows of objects whose rows may not hold every instance in the window
+    are left out; those objects come in ``undecided`` instead.
     """
-    undecided = _undecided_blocking(raw, collection_id, "VEVENT", window, until)
-    skip = {row.id for row in undecided}
+    skip = set(_undecided_ids_blocking(raw, collection_id, "VEVENT", window, until))
+    undecided = _rows_with_data_blocking(raw, sorted(skip))
 
     def rows(columns: str, extra: str) -> list[Any]:
         sql, args = _window_sql(f"object_id, {columns}", collection_id, "VEVENT", window, extra)
@@ -441,7 +462,7 @@ def store_time_indexes_blocking(
     stored = 0
     for object_id, etag, index in indexes:
         found = raw.execute(
-            "UPDATE objects SET span_start = ?, span_end = ?, indexed_until = ?"
+            "UPDATE objects SET span_start = ?, span_end = ?, indexed_until = ?, indexed_from = ?"
             " WHERE id = ? AND etag = ? RETURNING collection_id, component",
             (*_index_values(index), object_id, etag),
         ).fetchone()
@@ -459,7 +480,7 @@ def unindexed_blocking(raw: sqlite3.Connection, after_id: int, limit: int) -> li
     object is indexed, it is empty.
     """
     rows = raw.execute(
-        f"SELECT {_META}, o.indexed_until, o.data FROM objects o"
+        f"SELECT {_META}, o.indexed_until, o.indexed_from, o.data FROM objects o"
         " WHERE o.indexed_until IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
         (after_id, limit),
     ).fetchall()
@@ -471,6 +492,7 @@ def _index_values(index: TimeIndexFields) -> tuple[object, ...]:
         SPAN_MIN if index.span_start is None else index.span_start,
         SPAN_MAX if index.span_end is None else index.span_end,
         index.until,
+        index.since,
     )
 
 
@@ -519,14 +541,14 @@ def write_object_blocking(
     modseq = next_modseq_blocking(raw, collection_id)
     object_id = raw.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
-        " modseq, modified_at, span_start, span_end, indexed_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " modseq, modified_at, span_start, span_end, indexed_until, indexed_from)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (collection_id, name) DO UPDATE SET uid = excluded.uid,"
         " component = excluded.component, etag = excluded.etag,"
         " schedule_tag = excluded.schedule_tag, data = excluded.data,"
         " modseq = excluded.modseq, span_start = excluded.span_start,"
         " span_end = excluded.span_end, modified_at = excluded.modified_at,"
-        " indexed_until = excluded.indexed_until RETURNING id",
+        " indexed_until = excluded.indexed_until, indexed_from = excluded.indexed_from RETURNING id",
         (
             collection_id,
             name,

@@ -23,7 +23,9 @@ from caldav_sched.domain.freebusy import busy_periods
 from caldav_sched.domain.query import CompFilter, TimeRange, matches
 from caldav_sched.domain.time_index import (
     BEYOND,
+    EARLIEST,
     HORIZON,
+    LOWER_LIMIT,
     LONG,
     NOT_INDEXED,
     InstanceRow,
@@ -105,7 +107,9 @@ def resources(draw: st.DrawFn) -> tuple[str, str, datetime]:
     kind = draw(st.sampled_from(["VEVENT", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"]))
     zone = draw(st.sampled_from(ZONES))
     all_day = draw(st.booleans())
-    start = BASE + timedelta(days=draw(st.integers(-10, 400)), minutes=0 if all_day else 15 * draw(st.integers(0, 95)))
+    # Mostly near now; some long before the lower limit (a birthday, a weekly meeting for years).
+    days = draw(st.integers(-10, 400) | st.integers(-2600, -300))
+    start = BASE + timedelta(days=days, minutes=0 if all_day else 15 * draw(st.integers(0, 95)))
     if kind == "VFREEBUSY":
         first = start.replace(tzinfo=timezone.utc)
         lines = [f"FREEBUSY;FBTYPE={draw(st.sampled_from(['BUSY', 'FREE', 'BUSY-TENTATIVE', 'X-ODD']))}:"
@@ -150,9 +154,12 @@ def resources(draw: st.DrawFn) -> tuple[str, str, datetime]:
 
 @st.composite
 def ranges(draw: st.DrawFn, near: datetime) -> TimeRange:
-    """Ranges at the object's wall time give or take a zone's offset, or far past the horizon."""
+    """Ranges at the object's wall time give or take a zone's offset, far past the
+    horizon, or around the lower limit."""
     if draw(st.integers(0, 7)) == 0:
         near = NOW.replace(tzinfo=None) + HORIZON + timedelta(days=draw(st.integers(-40, 900)))
+    elif draw(st.integers(0, 7)) == 0:
+        near = NOW.replace(tzinfo=None) - LOWER_LIMIT + timedelta(days=draw(st.integers(-60, 60)))
     offset = timedelta(
         days=draw(st.sampled_from([0, 0, 0, 1, 7, 14, 30, 100, -1])),
         hours=draw(st.sampled_from([-15, -14, -13, -11, -1, 0, 0, 1, 11, 13, 14, 15])),
@@ -174,15 +181,19 @@ def test_the_index_answers_as_a_full_parse_does(data: st.DataObject, zone: str |
     tz = ZoneInfo(zone) if zone else None
     resource = cal(blocks, timezones=BERLIN_VTIMEZONE if "Europe/Berlin" in blocks else "")
     index = time_index(resource, NOW)
-    if not decides(index.until, rng):
-        # Past the horizon (or an open end): the query keeps the object further.
-        note_outcome("beyond the horizon")
-        assert index.until != BEYOND
-        if rng.end is None:
+    if not decides(index.until, index.since, rng):
+        # Past the horizon, before the lower limit (or open): a row in the
+        # range still says the object is in it; else the query keeps the
+        # object further.
+        note_outcome("beyond the rows kept")
+        assert index.until != BEYOND or index.since is not None
+        if index_says(index, rng, tz):
+            assert parse_says(resource, kind, rng, tz)
+        if rng.end is None and index.until != BEYOND:
             return
-        index = time_index(resource, NOW, until=rng.end)
+        index = time_index(resource, NOW, until=rng.end, since=rng.start or EARLIEST)
     assert index.until != NOT_INDEXED
-    assert decides(index.until, rng)
+    assert decides(index.until, index.since, rng)
     expected = parse_says(resource, kind, rng, tz)
     note_outcome(f"{kind} {'in range' if expected else 'not in range'}")
     assert index_says(index, rng, tz) == expected
@@ -204,9 +215,9 @@ def test_a_query_past_the_horizon_keeps_the_series_further() -> None:
     index = time_index(weekly, NOW)
     assert index.until == int((NOW.replace(microsecond=0) + HORIZON).timestamp())
     far = rng_utc("20300101T000000Z", "20300201T000000Z")
-    assert not decides(index.until, far)
+    assert not decides(index.until, index.since, far)
     extended = time_index(weekly, NOW, until=far.end)
-    assert decides(extended.until, far)
+    assert decides(extended.until, extended.since, far)
     assert index_says(extended, far, None) is True == parse_says(weekly, "VEVENT", far, None)
     # Instances kept from the first on: an early range is answered too.
     assert index_says(extended, rng_utc("20261208T093000Z", "20261208T093001Z"), None)
@@ -264,23 +275,56 @@ def test_a_floating_all_day_event_seen_from_both_ends_of_the_world() -> None:
     assert busy == [(utc("20270615T110000Z"), utc("20270616T110000Z"), "BUSY")]
 
 
-def test_a_birthday_kept_since_its_birth_year_is_found_on_its_day_only() -> None:
-    # Seventy-odd all-day instances, each a short row: a scan near the range meets one.
+def test_a_birthday_is_kept_from_a_year_back_and_found_on_its_day_only() -> None:
+    # Born in 1955: the rows start a year before now (the lower limit), not
+    # seventy years back, and each is a short row a scan near the range meets.
     birthday = cal(event("DTSTART;VALUE=DATE:19550312", "RRULE:FREQ=YEARLY", "SUMMARY:Ada"))
     index = time_index(birthday, NOW)
-    assert len(index.rows) > 70 and not any(row.is_long for row in index.rows)
+    assert index.since == int((NOW - LOWER_LIMIT).timestamp())
+    assert len(index.rows) == 2 and not any(row.is_long for row in index.rows)
     assert len(scanned(index, rng_utc("20270312T000000Z", "20270313T000000Z"))) == 1
     for zone in (None, ZoneInfo("Pacific/Pago_Pago"), ZoneInfo("Pacific/Kiritimati")):
         for start, end, expected in (("20270312T000000Z", "20270313T000000Z", True),
                                      ("20270301T000000Z", "20270309T000000Z", False),
-                                     ("19550312T000000Z", "19550313T000000Z", True),
                                      ("20260310T000000Z", "20260315T000000Z", True)):
             rng = rng_utc(start, end)
+            assert decides(index.until, index.since, rng)
             assert index_says(index, rng, zone) is expected, (zone, start)
             assert parse_says(birthday, "VEVENT", rng, zone) is expected
         week = rng_utc("20270308T000000Z", "20270315T000000Z")
         busy = busy_says(index, week, zone)
         assert busy == busy_periods([birthday], week, tz=zone) != []
+    # Her birthday in 1955 is before the rows: the query parses the object
+    # and keeps it from there on.
+    born = rng_utc("19550312T000000Z", "19550313T000000Z")
+    assert not decides(index.until, index.since, born)
+    assert index_says(index, born, None) is False
+    kept = time_index(birthday, NOW, since=born.start)
+    assert kept.since is not None and kept.since <= born.start.timestamp() and len(kept.rows) > 70
+    assert decides(kept.until, kept.since, born) and index_says(kept, born, None) is True
+
+
+def test_a_series_that_began_within_the_year_is_kept_from_its_first_instance() -> None:
+    weekly = cal(event("DTSTART:20260601T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY"))
+    index = time_index(weekly, NOW)
+    assert index.since is None
+    assert index.rows[0].starts_at == int(utc("20260601T090000Z").timestamp())
+    # A year ahead of now, then nothing.
+    assert index.until == int((NOW + HORIZON).timestamp())
+
+
+def test_a_long_bounded_series_is_kept_from_the_lower_limit_too() -> None:
+    # Daily for fifteen years: more instances than an object may keep, but
+    # from a year back they fit.
+    daily = cal(event("DTSTART:20150105T080000Z", "DURATION:PT30M", "RRULE:FREQ=DAILY;UNTIL=20291231T000000Z"))
+    index = time_index(daily, NOW)
+    assert index.until == BEYOND and index.since is not None
+    this_week = rng_utc("20261207T000000Z", "20261214T000000Z")
+    assert decides(index.until, index.since, this_week)
+    assert len(scanned(index, this_week)) == 7
+    # So is a daily series without end that began in 2000.
+    daily_for_ages = cal(event("DTSTART:20000101T090000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY"))
+    assert 2 * 365 <= len(time_index(daily_for_ages, NOW).rows) <= 2 * 365 + 3  # a year back, a year ahead
 
 
 def test_a_task_without_dates_is_in_every_range() -> None:
@@ -320,8 +364,8 @@ def test_a_this_and_future_override_moves_every_later_instance() -> None:
 
 
 def test_objects_beyond_what_an_index_keeps_are_left_to_the_parser() -> None:
-    daily_for_ages = cal(event("DTSTART:20000101T090000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY"))
-    assert time_index(daily_for_ages, NOW).until == NOT_INDEXED
+    hourly = cal(event("DTSTART:20261201T090000Z", "DURATION:PT10M", "RRULE:FREQ=HOURLY"))
+    assert time_index(hourly, NOW).until == NOT_INDEXED
     mixed = cal(event("DTSTART:20270101T090000Z"), todo("DUE:20270101T090000Z", uid="u2"))
     assert time_index(mixed, NOW).until == NOT_INDEXED
 

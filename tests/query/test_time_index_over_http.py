@@ -44,12 +44,13 @@ def body(uid: str, *lines: str, component: str = "VEVENT") -> str:
             f"END:{component}\r\nEND:VCALENDAR\r\n")
 
 
-def query(component: str, start: str, end: str, tz: str | None = None) -> str:
+def query(component: str, start: str | None, end: str, tz: str | None = None) -> str:
     timezone_el = f"<C:timezone><![CDATA[{tz}]]></C:timezone>" if tz else ""
+    start_attr = f' start="{start}"' if start else ""
     return (
         '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
         "<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name=\"VCALENDAR\">"
-        f'<C:comp-filter name="{component}"><C:time-range start="{start}" end="{end}"/>'
+        f'<C:comp-filter name="{component}"><C:time-range{start_attr} end="{end}"/>'
         f"</C:comp-filter></C:comp-filter></C:filter>{timezone_el}</C:calendar-query>"
     )
 
@@ -124,7 +125,7 @@ async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Htt
                                         "EXDATE:20310304T090000Z"))
     server = dated_server
     _, until = index_row(server, "weekly.ics")
-    assert until == int(datetime(2028, 6, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # 548 days on
+    assert until == int(datetime(2027, 12, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # a year on
     assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
     assert await found(http, query("VEVENT", "20310304T000000Z", "20310305T000000Z")) == set()  # the EXDATE
     rows, extended = index_row(server, "weekly.ics")
@@ -133,6 +134,28 @@ async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Htt
     # Now answered from the stored index, the same way.
     assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
     assert await found(http, query("VEVENT", "20310225T100000Z", "20310226T000000Z")) == set()
+
+
+async def test_a_query_decades_back_keeps_a_birthday_from_there(http: Http, dated_server: ServerThread) -> None:
+    await put(http, "ada.ics", body("ada", "DTSTART;VALUE=DATE:19550312", "RRULE:FREQ=YEARLY", "SUMMARY:Ada"))
+    reader = dated_server.services.db.reader()
+
+    def kept_from() -> int | None:
+        return dated_server.call(reader.execute_fetchall(
+            "SELECT indexed_from FROM objects WHERE name = 'ada.ics'"))[0][0]
+
+    rows, _ = index_row(dated_server, "ada.ics")
+    assert len(rows) == 2  # this year's and next year's, not seventy
+    assert kept_from() == int(datetime(2025, 12, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # a year back
+    assert await found(http, query("VEVENT", "20270312T000000Z", "20270313T000000Z")) == {"ada.ics"}
+    # Her birthday in 1990: before the rows, so the query parses the object and keeps it from there.
+    assert await found(http, query("VEVENT", "19900312T000000Z", "19900313T000000Z")) == {"ada.ics"}
+    assert kept_from() <= int(datetime(1990, 3, 12, tzinfo=timezone.utc).timestamp())
+    rows, _ = index_row(dated_server, "ada.ics")
+    assert len(rows) == 2027 - 1990 + 1
+    assert await found(http, query("VEVENT", "19900313T000000Z", "19900314T000000Z")) == set()
+    # A range without start, answered by the rows kept from 1990 on.
+    assert await found(http, query("VEVENT", None, "20000101T000000Z")) == {"ada.ics"}
 
 
 async def test_a_row_written_before_the_index_is_parsed_once_then_indexed(http: Http, dated_server: ServerThread) -> None:

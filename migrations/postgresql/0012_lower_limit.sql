@@ -1,0 +1,10 @@
+-- Twin of SQLite's 0012_lower_limit.sql.  A series that began long ago is
+-- kept in the time table from a lower limit (domain.time_index.LOWER_LIMIT)
+-- rather than from its first instance: indexed_from is that limit, NULL when
+-- every instance is kept.  Objects kept from a limit later than a query's
+-- start are found through the partial index (few: only such series) and
+-- parsed when no row of theirs is in the range.  Rows written before keep
+-- every instance: NULL.
+ALTER TABLE objects ADD COLUMN indexed_from BIGINT;
+CREATE INDEX objects_indexed_from ON objects (collection_id, component, indexed_from)
+    WHERE indexed_from IS NOT NULL;
