@@ -33,7 +33,7 @@ from caldav_sched.dav.monitoring import USER, Monitoring, RequestMetrics, observ
 from caldav_sched.dav.proxy import PROXY_USER, AddressSet, ProxyTrust, proxy_middleware
 from caldav_sched.dav.resources import Hrefs
 from caldav_sched.mail.outbound import mailer_for
-from caldav_sched.queue.worker import WorkerPool
+from caldav_sched.queue.worker import WorkerPool, holder_name
 from caldav_sched.services import Clock, Services, SystemClock, time_ranges
 from caldav_sched.services.delivery import ImipDelivery
 from caldav_sched.services.inbound import InboundProcessing
@@ -200,9 +200,10 @@ def make_app(
         if workers and settings.queue.workers > 0:
             pool = make_worker_pool(app[SERVICES])
             await pool.start()
-        # After an upgrade, objects stored before the time table get their rows.
+        # After an upgrade, objects stored before the time table get their
+        # rows; then series are kept ahead of their horizon.
         indexing = asyncio.create_task(
-            time_ranges.catch_up(app[SERVICES]), name="time table catch-up"
+            time_ranges.keep_up(app[SERVICES], holder_name()), name="time table"
         )
         listener = LmtpListener(app[SERVICES])
         if listener.configured:

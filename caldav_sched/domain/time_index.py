@@ -21,11 +21,11 @@ zone.  Rows that last longer than :data:`LONG` are marked, so that the scan
 of short ones can start :data:`LONG` before the range instead of at the
 beginning of time.
 
-A series without end is kept up to a horizon, a year past the later of now
-and its start; a series that began more than a year ago is kept from a year
-back (CalendarServer's expand-ahead window and lower limit, with its
-defaults).  A query that ends later, or starts earlier, has the object
-parsed and kept that far (``time_index(..., until=..., since=...)``).  The
+A series without end is kept up to a horizon, half a year past the later
+of now and its start; a series that began more than half a year ago is kept
+from half a year back (CalendarServer's expand-ahead window and lower
+limit).  A query that ends later, or starts earlier, has the object parsed
+and kept that far (``time_index(..., until=..., since=...)``).  The
 rows of a series are exact instances either way: a row found in a range is
 an instance in it, whatever the bounds.  Each row of a VEVENT carries its
 busy type (RFC 4791 7.10), so free-busy reads the same rows.
@@ -84,12 +84,15 @@ BEYOND = 2**62
 #: values): queries parse it and do not try again until it is written anew.
 NOT_INDEXED = -(2**62)
 
-#: How far past now (or past its start, if later) a series without end is kept.
-HORIZON = timedelta(days=365)
-#: How far before now a series that began earlier is kept.  Every instance
-#: costs a row on each write of the object (a page of the database when the
-#: calendar is large), and few queries look further back.
-LOWER_LIMIT = timedelta(days=365)
+#: How far past now (or past its start, if later) a series without end is
+#: kept, and how far before now a series that began earlier is kept.  Every
+#: instance is a row written with the object, and in a large calendar each
+#: row is a page of the database to write (a weekly meeting: 26 rows a half
+#: year; an edit or a reply rewrites them all); the views people open most
+#: lie within a few months of now, and one further out keeps the series
+#: further once (``until``/``since``).
+HORIZON = timedelta(days=183)
+LOWER_LIMIT = timedelta(days=183)
 #: ``since`` that asks for every instance from the first (a range without start).
 EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
 #: The most instances one object may keep in its index.

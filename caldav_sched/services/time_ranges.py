@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from icalendar import Calendar
@@ -26,7 +26,7 @@ from caldav_sched.domain import time_index as index
 from caldav_sched.domain.freebusy import BusyPeriod, busy_periods, coalesce
 from caldav_sched.domain.ical import parse_calendar
 from caldav_sched.domain.query import TimeRange
-from caldav_sched.services import Services
+from caldav_sched.services import Services, leases
 from caldav_sched.store import objects as object_store
 from caldav_sched.store.db import in_thread
 from caldav_sched.store.objects import ObjectRow
@@ -36,6 +36,13 @@ log = logging.getLogger("caldav_sched.time_table")
 #: Objects parsed and indexed per write when the table catches up: a few
 #: milliseconds of the event loop at a time, so requests pass in between.
 CATCH_UP_BATCH = 20
+#: How often the server looks for series whose rows run out soon, and how
+#: soon: a series kept to a horizon is kept further once less than this is
+#: left, so that the views people open are answered from rows.
+KEEP_AHEAD_EVERY = 3600.0
+KEEP_AHEAD_MARGIN = timedelta(days=60)
+#: The lease that lets one process of several on a database do it.
+KEEP_AHEAD_LEASE = "time table"
 
 
 class InRange(NamedTuple):
@@ -205,3 +212,56 @@ async def catch_up(services: Services, *, pause: float = 0.005) -> int:
     if done:
         log.info("time table: %d objects indexed", done)
     return done
+
+
+async def keep_ahead(services: Services, holder: str, *, pause: float = 0.005) -> int:
+    """Keep every series whose rows run out within :data:`KEEP_AHEAD_MARGIN`
+    a horizon past now, as a write of it today would; how many were.
+
+    Without this, the first query past a series' horizon would parse it (a
+    calendar imported at once runs out at once).  With several processes
+    on one database, the one holding the lease does it.
+    """
+    lease_seconds = KEEP_AHEAD_EVERY / 2
+    if await leases.hold(services, KEEP_AHEAD_LEASE, holder, lease_seconds) != holder:
+        return 0
+    now = services.clock.now()
+    before = int((now + KEEP_AHEAD_MARGIN).timestamp())
+    done, after = 0, (index.NOT_INDEXED, 0)
+    while True:
+        rows = await in_thread(
+            services.db.reader(), object_store.running_out_blocking, before, after, CATCH_UP_BATCH
+        )
+        if not rows:
+            break
+        last = rows[-1]
+        after = (last.indexed_until or 0, last.id)
+        updates = []
+        for row in rows:
+            try:
+                fresh = index.time_index(parse_calendar(row.data or b""), now)
+            except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
+                log.warning("object %s (%s) could not be kept ahead: queries parse it", row.id, row.name, exc_info=True)
+                continue
+            if fresh.until != index.NOT_INDEXED and fresh.until > (row.indexed_until or 0):
+                updates.append((row.id, row.etag, fresh))
+        if updates:
+            await services.db.write(
+                lambda raw: object_store.store_time_indexes_blocking(raw, updates)
+            )
+            done += len(updates)
+        await asyncio.sleep(pause)
+    if done:
+        log.info("time table: %d series kept ahead", done)
+    return done
+
+
+async def keep_up(services: Services, holder: str) -> None:
+    """Runs beside the server: first :func:`catch_up`, then :func:`keep_ahead` every hour."""
+    await catch_up(services)
+    while True:
+        try:
+            await keep_ahead(services, holder)
+        except Exception:  # noqa: BLE001 - the database is away: queries parse, the next round tries
+            log.warning("time table: keeping series ahead failed", exc_info=True)
+        await asyncio.sleep(KEEP_AHEAD_EVERY)

@@ -425,11 +425,8 @@ def busy_rows_blocking(
 
 _INSERT_ROWS = (
     "INSERT INTO object_instances (object_id, collection_id, component, is_long, starts_at,"
-    " ends_at, fbtype, code, wall_first, wall_second) VALUES "
+    " ends_at, fbtype, code, wall_first, wall_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# Rows per INSERT: one statement for most objects, under every bound-parameter limit.
-_ROWS_PER_INSERT = 400
 
 
 def replace_instances_blocking(
@@ -441,13 +438,12 @@ def replace_instances_blocking(
 ) -> None:
     """Put an object's rows in the time table in place of those it had."""
     raw.execute("DELETE FROM object_instances WHERE object_id = ?", (object_id,))
-    rows = index.rows
-    for at in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[at : at + _ROWS_PER_INSERT]
-        values: list[object] = []
-        for row in chunk:
-            values += (object_id, collection_id, component, *row)
-        raw.execute(_INSERT_ROWS + ", ".join([_ROW_MARKS] * len(chunk)), values)
+    if index.rows:
+        # One prepared statement for every row: a statement of as many
+        # VALUES as the object has rows would be compiled for each count.
+        raw.executemany(
+            _INSERT_ROWS, [(object_id, collection_id, component, *row) for row in index.rows]
+        )
 
 
 def store_time_indexes_blocking(
@@ -485,6 +481,32 @@ def unindexed_blocking(raw: sqlite3.Connection, after_id: int, limit: int) -> li
         (after_id, limit),
     ).fetchall()
     return [_indexed_row(r, True) for r in rows]
+
+
+def running_out_blocking(
+    raw: sqlite3.Connection, before: int, after: tuple[int, int], limit: int
+) -> list[ObjectRow]:
+    """Up to ``limit`` series whose rows end before ``before``, with their data.
+
+    Only series kept to a horizon (neither "every range" nor "not
+    indexed"), read through a partial index of them, in order of
+    ``(indexed_until, id)`` after ``after``.
+    """
+    rows = raw.execute(
+        f"SELECT {_META}, o.indexed_until, o.indexed_from, o.data FROM objects o"
+        f" WHERE o.indexed_until > {NOT_KEPT} AND o.indexed_until < {KEPT_ALWAYS}"
+        " AND o.indexed_until < ? AND (o.indexed_until > ? OR (o.indexed_until = ? AND o.id > ?))"
+        " ORDER BY o.indexed_until, o.id LIMIT ?",
+        (before, after[0], after[0], after[1], limit),
+    ).fetchall()
+    return [_indexed_row(r, True) for r in rows]
+
+
+# The two ends of indexed_until that are not a horizon (domain.time_index's
+# NOT_INDEXED and BEYOND), as literals: the partial index of migration 0012
+# names them, and a query uses it only when it names them too.
+NOT_KEPT = -(2**62)
+KEPT_ALWAYS = 2**62
 
 
 def _index_values(index: TimeIndexFields) -> tuple[object, ...]:

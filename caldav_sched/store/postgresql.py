@@ -142,6 +142,12 @@ class PgRaw:
             return PgCursor([], cur.rowcount, int(rows[0][0]) if rows else None)
         return PgCursor(rows, cur.rowcount, None)
 
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Iterable[Any]]) -> None:
+        """One statement for many rows of parameters (psycopg pipelines them)."""
+        text, _ = translate(sql)
+        with self.pg.cursor() as cur:
+            cur.executemany(text, [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
+
     def script(self, sql: str) -> None:
         """Run several statements at once (a migration file): no parameters."""
         self.pg.execute(sql.encode("utf-8"))  # type: ignore[arg-type]

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from caldav_sched.domain.time_index import BEYOND
+from caldav_sched.domain.time_index import BEYOND, HORIZON
+from caldav_sched.queue.worker import holder_name
+from caldav_sched.services import time_ranges
 from tests.conftest import BACKENDS, USERS, Http, ServerThread, ShiftedClock, make_settings
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
@@ -125,7 +127,7 @@ async def test_a_query_years_ahead_extends_and_stores_the_series_index(http: Htt
                                         "EXDATE:20310304T090000Z"))
     server = dated_server
     _, until = index_row(server, "weekly.ics")
-    assert until == int(datetime(2027, 12, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # a year on
+    assert until == int(datetime(2027, 6, 8, 6, 0, tzinfo=timezone.utc).timestamp())  # half a year on
     assert await found(http, query("VEVENT", "20310225T000000Z", "20310226T000000Z")) == {"weekly.ics"}
     assert await found(http, query("VEVENT", "20310304T000000Z", "20310305T000000Z")) == set()  # the EXDATE
     rows, extended = index_row(server, "weekly.ics")
@@ -145,8 +147,8 @@ async def test_a_query_decades_back_keeps_a_birthday_from_there(http: Http, date
             "SELECT indexed_from FROM objects WHERE name = 'ada.ics'"))[0][0]
 
     rows, _ = index_row(dated_server, "ada.ics")
-    assert len(rows) == 2  # this year's and next year's, not seventy
-    assert kept_from() == int(datetime(2025, 12, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # a year back
+    assert len(rows) == 1  # next March's, not seventy
+    assert kept_from() == int(datetime(2026, 6, 7, 6, 0, tzinfo=timezone.utc).timestamp())  # half a year back
     assert await found(http, query("VEVENT", "20270312T000000Z", "20270313T000000Z")) == {"ada.ics"}
     # Her birthday in 1990: before the rows, so the query parses the object and keeps it from there.
     assert await found(http, query("VEVENT", "19900312T000000Z", "19900313T000000Z")) == {"ada.ics"}
@@ -156,6 +158,27 @@ async def test_a_query_decades_back_keeps_a_birthday_from_there(http: Http, date
     assert await found(http, query("VEVENT", "19900313T000000Z", "19900314T000000Z")) == set()
     # A range without start, answered by the rows kept from 1990 on.
     assert await found(http, query("VEVENT", None, "20000101T000000Z")) == {"ada.ics"}
+
+
+async def test_series_running_out_are_kept_ahead_by_the_server(http: Http, dated_server: ServerThread) -> None:
+    server = dated_server
+    await put(http, "weekly.ics", body("weekly", "DTSTART:20261201T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY"))
+    await put(http, "once.ics", body("once", "DTSTART:20261210T090000Z", "DURATION:PT1H"))
+    _, until = index_row(server, "weekly.ics")
+    assert until == int(datetime(2027, 6, 8, 6, 0, tzinfo=timezone.utc).timestamp())
+    # Nothing runs out yet: nothing to do.
+    assert server.call(time_ranges.keep_ahead(server.services, holder_name())) == 0
+    # Five months on, a month of rows is left: the series is kept a horizon past then.
+    server.services.clock.offset += timedelta(days=150)
+    assert server.call(time_ranges.keep_ahead(server.services, holder_name())) == 1
+    rows, until = index_row(server, "weekly.ics")
+    later = server.services.clock.now() + HORIZON
+    assert abs(until - later.timestamp()) < 60
+    assert max(start for start, _, _ in rows) > (later - timedelta(days=7)).timestamp()
+    assert index_row(server, "once.ics")[1] == BEYOND
+    # Answered from the rows, without parsing: the same answers.
+    assert await found(http, query("VEVENT", "20271012T000000Z", "20271013T000000Z")) == {"weekly.ics"}
+    assert index_row(server, "weekly.ics")[1] == until
 
 
 async def test_a_row_written_before_the_index_is_parsed_once_then_indexed(http: Http, dated_server: ServerThread) -> None:
