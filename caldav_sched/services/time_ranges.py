@@ -241,7 +241,10 @@ async def keep_ahead(services: Services, holder: str, *, pause: float = 0.005) -
             try:
                 fresh = index.time_index(parse_calendar(row.data or b""), now)
             except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
-                log.warning("object %s (%s) could not be kept ahead: queries parse it", row.id, row.name, exc_info=True)
+                log.warning(
+                    "object %s (%s) could not be kept ahead: queries parse it",
+                    row.id, row.name, exc_info=True,
+                )
                 continue
             if fresh.until != index.NOT_INDEXED and fresh.until > (row.indexed_until or 0):
                 updates.append((row.id, row.etag, fresh))
@@ -262,6 +265,6 @@ async def keep_up(services: Services, holder: str) -> None:
     while True:
         try:
             await keep_ahead(services, holder)
-        except Exception:  # noqa: BLE001 - the database is away: queries parse, the next round tries
+        except Exception:  # noqa: BLE001 - the database is away: queries parse; next round
             log.warning("time table: keeping series ahead failed", exc_info=True)
         await asyncio.sleep(KEEP_AHEAD_EVERY)

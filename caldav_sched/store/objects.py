@@ -335,8 +335,12 @@ def objects_in_window_blocking(
             f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk
         ).fetchall()
     decided = [_indexed_row(r, with_data) for r in found]
-    undecided = _undecided_ids_blocking(raw, collection_id, component, window, until)
-    return decided, _rows_with_data_blocking(raw, [i for i in undecided if i not in have and i not in more])
+    undecided = [
+        object_id
+        for object_id in _undecided_ids_blocking(raw, collection_id, component, window, until)
+        if object_id not in have and object_id not in more
+    ]
+    return decided, _rows_with_data_blocking(raw, undecided)
 
 
 def _undecided_ids_blocking(
@@ -366,6 +370,7 @@ def _undecided_ids_blocking(
 
 
 def _rows_with_data_blocking(raw: sqlite3.Connection, ids: Sequence[int]) -> list[ObjectRow]:
+    """The objects with these ids, with their data (to be parsed), by id."""
     found: list[ObjectRow] = []
     for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
         chunk = ids[at : at + 500]
@@ -570,7 +575,8 @@ def write_object_blocking(
         " schedule_tag = excluded.schedule_tag, data = excluded.data,"
         " modseq = excluded.modseq, span_start = excluded.span_start,"
         " span_end = excluded.span_end, modified_at = excluded.modified_at,"
-        " indexed_until = excluded.indexed_until, indexed_from = excluded.indexed_from RETURNING id",
+        " indexed_until = excluded.indexed_until, indexed_from = excluded.indexed_from"
+        " RETURNING id",
         (
             collection_id,
             name,
