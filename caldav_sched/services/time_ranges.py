@@ -187,18 +187,10 @@ async def catch_up(services: Services, *, pause: float = 0.005) -> int:
         if not rows:
             break
         last_id = rows[-1].id
-        now = services.clock.now()
-        updates = []
-        for row in rows:
-            try:
-                fresh = index.time_index(parse_calendar(row.data or b""), now)
-            except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
-                log.warning(
-                    "object %s (%s) could not be parsed for the time table: queries parse it",
-                    row.id, row.name, exc_info=True,
-                )
-                continue
-            updates.append((row.id, row.etag, fresh))
+        updates = [
+            (row.id, row.etag, fresh)
+            for row, fresh in _indexed_now(rows, services.clock.now())
+        ]
         if updates:
             try:
                 await services.db.write(
@@ -212,6 +204,23 @@ async def catch_up(services: Services, *, pause: float = 0.005) -> int:
     if done:
         log.info("time table: %d objects indexed", done)
     return done
+
+
+def _indexed_now(
+    rows: list[ObjectRow], now: datetime
+) -> list[tuple[ObjectRow, index.TimeIndex]]:
+    """Each object's time index as a write of it at ``now`` would store it;
+    an object that cannot be parsed is logged and left out (queries parse it)."""
+    indexed = []
+    for row in rows:
+        try:
+            indexed.append((row, index.time_index(parse_calendar(row.data or b""), now)))
+        except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
+            log.warning(
+                "object %s (%s) could not be parsed for the time table: queries parse it",
+                row.id, row.name, exc_info=True,
+            )
+    return indexed
 
 
 async def keep_ahead(services: Services, holder: str, *, pause: float = 0.005) -> int:
@@ -236,18 +245,11 @@ async def keep_ahead(services: Services, holder: str, *, pause: float = 0.005) -
             break
         last = rows[-1]
         after = (last.indexed_until or 0, last.id)
-        updates = []
-        for row in rows:
-            try:
-                fresh = index.time_index(parse_calendar(row.data or b""), now)
-            except Exception:  # noqa: BLE001 - one unreadable object must not stop the rest
-                log.warning(
-                    "object %s (%s) could not be kept ahead: queries parse it",
-                    row.id, row.name, exc_info=True,
-                )
-                continue
-            if fresh.until != index.NOT_INDEXED and fresh.until > (row.indexed_until or 0):
-                updates.append((row.id, row.etag, fresh))
+        updates = [
+            (row.id, row.etag, fresh)
+            for row, fresh in _indexed_now(rows, now)
+            if fresh.until != index.NOT_INDEXED and fresh.until > (row.indexed_until or 0)
+        ]
         if updates:
             await services.db.write(
                 lambda raw: object_store.store_time_indexes_blocking(raw, updates)
