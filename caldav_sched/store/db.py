@@ -28,6 +28,7 @@ then the read goes to a reader thread as usual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -276,7 +277,15 @@ class Database:
         """One write transaction; commits on success, rolls back on any error."""
         async with self._write_lock:
             conn = self.writer
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # The statement was handed to the connection's thread and
+                # runs all the same: end what it begins, or the next
+                # transaction finds one open.
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                raise
             try:
                 yield conn
             except BaseException:

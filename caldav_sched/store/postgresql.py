@@ -31,6 +31,7 @@ wakes the local workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -376,7 +377,15 @@ class PgDatabase:
         """One write transaction; commits on success, rolls back on any error."""
         async with self._write_lock:
             link = self._writer_link()
-            await link.call(_begin)
+            try:
+                await link.call(_begin)
+            except asyncio.CancelledError:
+                # _begin runs in the link's thread all the same: end what it
+                # begins, or the next transaction finds one open (and the
+                # write lock held).
+                with contextlib.suppress(Exception):
+                    await link.call(_end, False)
+                raise
             try:
                 yield PgConnection(link)
             except BaseException:

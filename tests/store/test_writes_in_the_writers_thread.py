@@ -59,3 +59,25 @@ async def test_work_that_waits_for_anything_else_is_refused_and_rolled_back(db):
     async with db.transaction() as conn:
         await job_store.enqueue(conn, kind="send_imip", payload={}, run_after=0, now=NOW)
     assert await job_count(db) == 1
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_the_writer_free(db):
+    # Shutdown cancels background work wherever it is; one caught while its
+    # BEGIN is in the writer's thread must not leave that transaction open.
+    began = asyncio.Event()
+
+    async def work() -> None:
+        began.set()
+        async with db.transaction() as conn:
+            await job_store.enqueue(conn, kind="send_imip", payload={"n": 1}, run_after=0, now=NOW)
+
+    for _ in range(5):
+        task = asyncio.create_task(work())
+        await began.wait()
+        began.clear()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.transaction() as conn:
+            await job_store.enqueue(conn, kind="send_imip", payload={"n": 2}, run_after=0, now=NOW)
+    assert await job_count(db) == 5
