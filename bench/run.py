@@ -375,7 +375,9 @@ def main() -> None:
                         help="skip caldav_sched on PostgreSQL with 1 and 2 processes beside SQLite")
     parser.add_argument("--scaleout-size", type=int, default=None,
                         help="N for the PostgreSQL comparison (default: the smallest size)")
-    parser.add_argument("--json", default=str(HERE / "results.json"))
+    parser.add_argument("--json", default=None,
+                        help="where the figures go (default: bench/results.json for a run of"
+                        " the whole table, bench/results-partial.json for any narrower run)")
     parser.add_argument("--workload", choices=WORKLOADS, default="standard",
                         help="standard: the events above; lived-in: a third of the objects all-day"
                         " events, birthdays, series without end, floating times and tasks")
@@ -386,7 +388,17 @@ def main() -> None:
                         help="caldav_sched's SQLite page cache per connection (storage.cache_size_kib);"
                         " a small one shows the memory growth that is not page cache")
     args = parser.parse_args()
+    if args.json is None:
+        name = "results-partial.json" if _narrowed(parser, args) else "results.json"
+        args.json = str(HERE / name)
     sys.exit(asyncio.run(main_async(args)))
+
+
+def _narrowed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
+    """Whether a run differs from the whole table (the README's figures) in what it measures."""
+    measured = ("sizes", "no_peers", "servers", "peer_sizes", "no_itip", "no_scaleout",
+                "workload", "baseline", "cache_kib", "concurrency", "scaleout_size", "itip_events")
+    return any(getattr(args, name) != parser.get_default(name) for name in measured)
 
 
 if __name__ == "__main__":
