@@ -123,6 +123,24 @@ def caldav_sched_config(workdir: Path, port: int, **tables: dict[str, object]) -
     return path
 
 
+def _own_migrations(source: Path) -> None:
+    """Make the tree ``source`` migrate with its own files, not this checkout's.
+
+    An installed package reads ``caldav_sched.migrations``, which the
+    editable install of this checkout maps to its own top-level folder; a
+    ``caldav_sched/migrations`` inside ``source`` is found first.
+    """
+    inside = source / "caldav_sched" / "migrations"
+    if inside.exists():
+        return
+    if not (source / "migrations").is_dir():
+        raise Unavailable(
+            f"{source} has no migrations/: make it with"
+            f" `git archive REV caldav_sched migrations | tar -x -C {source}`"
+        )
+    inside.symlink_to(Path("..") / "migrations", target_is_directory=True)
+
+
 def start_caldav_sched(
     source: Path | None = None, name: str = "caldav_sched", **tables: dict[str, object]
 ) -> Running:
@@ -134,6 +152,7 @@ def start_caldav_sched(
     cli = [sys.executable, "-m", "caldav_sched"]
     env = os.environ.copy()
     if source is not None:
+        _own_migrations(source)
         env["PYTHONPATH"] = str(source) + os.pathsep + env.get("PYTHONPATH", "")
     added = subprocess.run(
         cli + ["user", "add", USER, "--email", EMAIL, "--password-stdin", "--config", str(config)],

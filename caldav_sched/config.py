@@ -186,7 +186,8 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
 def _validate(settings: Settings) -> Settings:
     base = settings.server.base_path
     if base:
-        if not base.startswith("/") or "//" in base or any(c in base for c in "?#% "):
+        # Braces would be read as route variables by aiohttp's router.
+        if not base.startswith("/") or "//" in base or any(c in base for c in "?#% {}"):
             raise ConfigError(f"[server] base_path: must look like /prefix, got {base!r}")
         base = base.rstrip("/")
         settings = dataclasses.replace(

@@ -49,6 +49,7 @@ def test_environment_variable_names_the_file(tmp_path, monkeypatch):
         ("[smtp]\nsecurity = 'ssl'\n", "[smtp] security: must be one of none, starttls, tls"),
         ("[server]\ntrusted_proxies = ['nonsense']\n", "[server] trusted_proxies"),
         ("[server]\nbase_path = 'cal'\n", "[server] base_path"),
+        ("[server]\nbase_path = '/cal{0}'\n", "[server] base_path"),
         ("[queue]\nbackoff_base = -1\n", "[queue] backoff_base: must not be negative"),
         ("[server\n", "not valid TOML"),
     ],

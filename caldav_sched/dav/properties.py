@@ -9,7 +9,7 @@ collection columns.  Dead properties on collections are stored verbatim.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -28,6 +28,7 @@ from caldav_sched.dav.resources import (
     Root,
 )
 from caldav_sched.dav.xml import Element, apple, caldav, cs, dav, element, sub
+from caldav_sched.store.objects import Listed
 from caldav_sched.store.users import UserRow
 
 SYNC_TOKEN_PREFIX = "http://caldav-sched.invalid/sync/"
@@ -149,6 +150,19 @@ def simple_object_values(
         else:
             raise ValueError(f"not a simple object property: {name}")
     return values
+
+
+def listing_responses(
+    base_href: str, names: Sequence[str], component: str, listing: Iterable[Listed]
+) -> Iterator[str]:
+    """The DAV:responses of a listing: simple properties (the names) of
+    objects of one component in the collection at ``base_href``, with the
+    texts ``simple_object_values`` gives."""
+    render = xml.SimpleListing(base_href, names, content_type(component)).render
+    segment = Hrefs.segment
+    dated = _GETLASTMODIFIED in names
+    for name, etag, size, modified_at, _ in listing:
+        yield render(segment(name), etag, size, http_date(modified_at) if dated else "")
 
 
 _GETETAG = dav("getetag")

@@ -91,8 +91,14 @@ class Hrefs:
     @staticmethod
     def member(collection_href: str, name: str) -> str:
         """The href of *name* inside a collection whose href is known (``object``)."""
+        return collection_href + Hrefs.segment(name)
+
+    @staticmethod
+    def segment(name: str) -> str:
+        """A member's *name* as it goes in its href: percent-encoded, so
+        nothing in it needs XML escaping."""
         # Most names need no escaping; quote() is the costly part of a listing.
-        return collection_href + (name if _PLAIN_NAME.match(name) else quote(name))
+        return name if _PLAIN_NAME.match(name) else quote(name)
 
     def relative(self, href: str) -> str | None:
         """The base-relative decoded path of an href (absolute URL or path).

@@ -194,8 +194,49 @@ def simple_response(href: str, values: Sequence[tuple[str, str | None]]) -> str:
             parts.append(f"<{tag}/>")
         else:
             parts.append(f"<{tag}>{escape_text(text)}</{tag}>")
-    parts.append("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>")
+    parts.append(_PROPSTAT_OK_END)
     return "".join(parts)
+
+
+_PROPSTAT_OK_END = "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+
+
+class SimpleListing:
+    """``simple_response`` for members of one collection that are all asked
+    the same names (a listing): one format string holds the collection's
+    href, the tags and what every member shares (its content type, its
+    empty resourcetype), so a response costs only what differs."""
+
+    def __init__(self, base_href: str, names: Sequence[str], content_type: str) -> None:
+        pieces = [f"<D:response><D:href>{_braced(escape_text(base_href))}{{0}}"
+                  "</D:href><D:propstat><D:prop>"]
+        for name in names:
+            tag = _PREFIXED[name]
+            if name == _RESOURCETYPE:
+                pieces.append(f"<{tag}/>")
+            elif name == _GETCONTENTTYPE:
+                pieces.append(f"<{tag}>{_braced(escape_text(content_type))}</{tag}>")
+            else:
+                pieces.append(f"<{tag}>{{{_LISTING_FIELDS[name]}}}</{tag}>")
+        pieces.append(_PROPSTAT_OK_END)
+        self._format = "".join(pieces).format
+
+    def render(self, segment: str, etag: str, size: int, last_modified: str) -> str:
+        """A member's response: ``segment`` is its name as it goes in a URL
+        (``Hrefs.segment``: nothing in it to escape), ``last_modified`` the
+        HTTP date (only read when asked)."""
+        return self._format(segment, escape_text(etag), size, last_modified)
+
+
+# The argument of SimpleListing.render that gives each property's text.
+_LISTING_FIELDS = {dav("getetag"): 1, dav("getcontentlength"): 2, dav("getlastmodified"): 3}
+_RESOURCETYPE = dav("resourcetype")
+_GETCONTENTTYPE = dav("getcontenttype")
+
+
+def _braced(text: str) -> str:
+    """Text to go into a format string as itself."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def status_response(href: str, code: int) -> str:

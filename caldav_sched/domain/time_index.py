@@ -34,7 +34,7 @@ busy type (RFC 4791 7.10), so free-busy reads the same rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
@@ -397,7 +397,7 @@ def window(rng: TimeRange) -> Window:
 
 def wall_to_utc(seconds: int, tz: tzinfo | None) -> int:
     """UTC seconds of a wall-clock time read in ``tz`` (RFC 4791 9.9; UTC when None)."""
-    if tz is None:
+    if tz is None or tz is timezone.utc:
         return seconds
     return int((_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=tz).timestamp())
 
@@ -414,10 +414,20 @@ def zone_less_in_range(
     code: int, first: int, second: int, rng: TimeRange, tz: tzinfo | None
 ) -> bool:
     """RFC 4791 9.9 for a zone-less row: read in ``tz`` (UTC when None), is it in ``rng``?"""
+    return zone_less_test(rng, tz)(code, first, second)
+
+
+def zone_less_test(rng: TimeRange, tz: tzinfo | None) -> Callable[[int, int, int], bool]:
+    """``zone_less_in_range`` for the rows of one query, as a test of
+    ``(code, wall_first, wall_second)``: the range is read once."""
     lo = -math.inf if rng.start is None else rng.start.timestamp()
     hi = math.inf if rng.end is None else rng.end.timestamp()
-    after, before = bounds(code & 0xF, *_read(first, second, code, tz))
-    return lo < before and hi > after
+
+    def in_range(code: int, first: int, second: int) -> bool:
+        after, before = bounds(code & 0xF, *_read(first, second, code, tz))
+        return lo < before and hi > after
+
+    return in_range
 
 
 def busy_from_rows(

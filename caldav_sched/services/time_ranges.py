@@ -29,7 +29,7 @@ from caldav_sched.domain.query import TimeRange
 from caldav_sched.services import Services, leases
 from caldav_sched.store import objects as object_store
 from caldav_sched.store.db import in_thread
-from caldav_sched.store.objects import ObjectRow
+from caldav_sched.store.objects import Listed, ObjectRow
 
 log = logging.getLogger("caldav_sched.time_table")
 
@@ -52,6 +52,14 @@ class InRange(NamedTuple):
     parsed: list[tuple[ObjectRow, Calendar]]
 
 
+class Listing(NamedTuple):
+    """``InRange`` of a listing: the objects the table puts in the range, as
+    ``Listed``, and those it had to parse."""
+
+    listed: list[Listed]
+    parsed: list[tuple[ObjectRow, Calendar]]
+
+
 async def in_range(
     services: Services,
     collection_id: int,
@@ -67,21 +75,39 @@ async def in_range(
     ``with_data``); ``parsed`` ones could not be answered from the table
     and come parsed, for the caller's exact check.
     """
-
-    def zone_less_test(code: int, first: int, second: int) -> bool:
-        return index.zone_less_in_range(code, first, second, rng, tz)
-
     decided, undecided = await in_thread(
         services.db.reader(),
         object_store.objects_in_window_blocking,
         collection_id,
         component,
         index.window(rng),
-        zone_less_test,
+        index.zone_less_test(rng, tz),
         index.until_needed(rng),
         with_data=with_data,
     )
     return InRange(decided, await _parse_and_refresh(services, undecided, rng))
+
+
+async def listed_in_range(
+    services: Services,
+    collection_id: int,
+    *,
+    component: str,
+    rng: TimeRange,
+    tz: tzinfo | None,
+) -> Listing:
+    """``in_range`` for a listing of simple properties: the decided objects
+    as ``Listed`` (name, ETag, size, date, id), read without their rows."""
+    listed, undecided = await in_thread(
+        services.db.reader(),
+        object_store.listed_in_window_blocking,
+        collection_id,
+        component,
+        index.window(rng),
+        index.zone_less_test(rng, tz),
+        index.until_needed(rng),
+    )
+    return Listing(listed, await _parse_and_refresh(services, undecided, rng))
 
 
 async def busy_in_range(

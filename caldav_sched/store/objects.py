@@ -57,6 +57,18 @@ class ObjectRow(NamedTuple):
     indexed_from: int | None = None
 
 
+# What a listing of simple properties (getetag and the like) reads of an
+# object, without its data: (name, ETag, size, last modified, id).  A plain
+# tuple as the database gives it, as a week's listing has hundreds; the
+# name first, so listings sort by name (unique in a collection).
+Listed = tuple[str, str, int, str, int]
+
+
+def listed(row: ObjectRow) -> Listed:
+    """An object read whole, as a listing reads it."""
+    return (row.name, row.etag, row.size, row.modified_at, row.id)
+
+
 class TimeIndexFields(Protocol):
     """What a write stores of an object's time index (``domain.time_index.TimeIndex``)."""
 
@@ -313,34 +325,95 @@ def objects_in_window_blocking(
     their data, for the caller to parse.
     """
     columns = f"{_META}, o.indexed_until, o.indexed_from" + (", o.data" if with_data else "")
+    found = _found_in_window_blocking(
+        raw, f"SELECT {columns} FROM objects o WHERE o.id IN", 0,
+        collection_id, component, window, zone_less_test,
+    )
+    decided = [_indexed_row(r, with_data) for r in found]
+    return decided, _undecided_blocking(
+        raw, collection_id, component, window, until, {r[0] for r in found}
+    )
+
+
+def listed_in_window_blocking(
+    raw: sqlite3.Connection,
+    collection_id: int,
+    component: str,
+    window: Window,
+    zone_less_test: ZoneLessTest,
+    until: int,
+) -> tuple[list[Listed], list[ObjectRow]]:
+    """``objects_in_window_blocking`` for a listing: the decided objects as
+    ``Listed``, read from the index ``objects_listing`` alone (SQLite)."""
+    select = _LISTED_SQLITE if isinstance(raw, sqlite3.Connection) else _LISTED
+    found = _found_in_window_blocking(
+        raw, select, 4, collection_id, component, window, zone_less_test
+    )
+    return found, _undecided_blocking(
+        raw, collection_id, component, window, until, {r[4] for r in found}
+    )
+
+
+_LISTED = "SELECT o.name, o.etag, length(o.data), o.modified_at, o.id FROM objects o WHERE o.id IN"
+_LISTED_SQLITE = _LISTED.replace("objects o", "objects o INDEXED BY objects_listing")
+
+
+def _found_in_window_blocking(
+    raw: sqlite3.Connection,
+    select: str,
+    id_at: int,
+    collection_id: int,
+    component: str,
+    window: Window,
+    zone_less_test: ZoneLessTest,
+) -> list[Any]:
+    """``select`` (ending in ``WHERE o.id IN``, the id its column ``id_at``)
+    of the objects with a row in ``window``, as plain tuples."""
     # Objects with a zoned row in the window: found and read in one statement.
     rows_sql, args = _window_sql("object_id", collection_id, component, window, ZONED)
-    found = raw.execute(
-        f"SELECT {columns} FROM objects o WHERE o.id IN ({rows_sql})", args
-    ).fetchall()
-    have = {r[0] for r in found}
+    found: list[Any] = _tuples(raw, f"{select} ({rows_sql})", args)
+    have = {r[id_at] for r in found}
     # Zone-less rows in the window, each read in the query's zone.
     rows_sql, args = _window_sql(
         "object_id, code, wall_first, wall_second", collection_id, component, window, ZONE_LESS
     )
     more: set[int] = set()
-    for object_id, code, first, second in raw.execute(rows_sql, args).fetchall():
+    for object_id, code, first, second in _tuples(raw, rows_sql, args):
         if object_id not in have and object_id not in more and zone_less_test(code, first, second):
             more.add(object_id)
     ids = sorted(more)
     for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
         chunk = ids[at : at + 500]
-        marks = ",".join("?" * len(chunk))
-        found += raw.execute(
-            f"SELECT {columns} FROM objects o WHERE o.id IN ({marks})", chunk
-        ).fetchall()
-    decided = [_indexed_row(r, with_data) for r in found]
+        found += _tuples(raw, f"{select} ({','.join('?' * len(chunk))})", chunk)
+    return found
+
+
+def _tuples(raw: sqlite3.Connection, sql: str, args: Sequence[object]) -> list[Any]:
+    """Rows as plain tuples (by position): a listing reads hundreds, and a
+    ``sqlite3.Row`` each costs more."""
+    if isinstance(raw, sqlite3.Connection):
+        cursor = raw.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, args).fetchall()
+    return raw.execute(sql, args).fetchall()
+
+
+def _undecided_blocking(
+    raw: sqlite3.Connection,
+    collection_id: int,
+    component: str,
+    window: Window,
+    until: int,
+    found: set[int],
+) -> list[ObjectRow]:
+    """The objects without a row in ``window`` (not in ``found``) whose rows
+    may not answer it, with their data."""
     undecided = [
         object_id
         for object_id in _undecided_ids_blocking(raw, collection_id, component, window, until)
-        if object_id not in have and object_id not in more
+        if object_id not in found
     ]
-    return decided, _rows_with_data_blocking(raw, undecided)
+    return _rows_with_data_blocking(raw, undecided)
 
 
 def _undecided_ids_blocking(
@@ -419,7 +492,7 @@ def busy_rows_blocking(
 
     def rows(columns: str, extra: str) -> list[Any]:
         sql, args = _window_sql(f"object_id, {columns}", collection_id, "VEVENT", window, extra)
-        return [tuple(r[1:]) for r in raw.execute(sql, args).fetchall() if r[0] not in skip]
+        return [r[1:] for r in _tuples(raw, sql, args) if r[0] not in skip]
 
     return BusyRows(
         rows("starts_at, ends_at, fbtype", ZONED_BUSY),

@@ -3,7 +3,8 @@
 ``test_time_index`` checks the rows an object makes against a parse, with
 the store's scan written out in Python; here the rows go into a real
 database (SQLite and PostgreSQL) and come back through the store's
-queries, for random objects, random ranges and several calendar zones.
+queries, for random objects, random ranges and several calendar zones; the
+listing's read (``listed_in_window_blocking``) finds the same objects.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ async def test_the_store_answers_as_a_full_parse_does(db: Database, data: st.Dat
         db.reader(), object_store.objects_in_window_blocking, collection_id, kind,
         index.window(rng), zone_less_test, index.until_needed(rng), with_data=False,
     )
+    # A listing reads the same objects, as name, ETag, size and date only.
+    listed, listed_undecided = await in_thread(
+        db.reader(), object_store.listed_in_window_blocking, collection_id, kind,
+        index.window(rng), zone_less_test, index.until_needed(rng),
+    )
+    assert sorted(listed) == sorted(object_store.listed(row) for row in decided)
+    assert listed_undecided == undecided
     mine_decided = [row for row in decided if row.name == name]
     mine_undecided = [row for row in undecided if row.name == name]
     expected = parse_says(resource, kind, rng, tz)

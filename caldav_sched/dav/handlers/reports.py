@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import tzinfo
+from operator import itemgetter
 
 from aiohttp import web
 from icalendar import Calendar
@@ -53,7 +54,7 @@ from caldav_sched.domain.partial import CompSelection, select
 from caldav_sched.services import time_ranges
 from caldav_sched.store import objects as object_store
 from caldav_sched.store import users as user_store
-from caldav_sched.store.objects import SPAN_MAX, SPAN_MIN, ObjectRow
+from caldav_sched.store.objects import SPAN_MAX, SPAN_MIN, ObjectRow, listed
 
 _TOKEN = re.compile(re.escape(props.SYNC_TOKEN_PREFIX) + r"(\d+)-(\d+)$")
 
@@ -154,6 +155,10 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
     component = query.component_type(flt)
     rng = query.index_range(flt)
     indexed = query.indexed_filter(flt)
+    simple = simple_names(request)
+    base = ctx.href_of(target)
+    if indexed is not None and indexed[2] and simple is not None:
+        return await _listing(ctx, target, indexed, tz, flt, simple, base)
     if indexed is not None:
         candidates = await _indexed_candidates(ctx, target, indexed, tz, request.wants_data)
     elif rng is not None:
@@ -167,8 +172,6 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
         rows = await object_store.objects_of_component(reader, target.row.id, component)
         candidates = [(row, parse_calendar(row.data or b"")) for row in rows]
     result = xml.Multistatus()
-    simple = simple_names(request)
-    base = ctx.href_of(target)
     for row, parsed in candidates:
         if parsed is not None and not query.matches(parsed, flt, tz=tz):
             continue
@@ -181,6 +184,33 @@ async def _query(ctx: DavContext, root: xml.Element, target: Collection) -> web.
             continue
         resource = CalendarObject(target.user, target.row, row)
         result.add_propstat(ctx.href_of(resource), _object_propstat(ctx, resource, request, data))
+    return await send_multistatus(ctx, result)
+
+
+async def _listing(
+    ctx: DavContext,
+    target: Collection,
+    indexed: tuple[str, query.TimeRange, bool],
+    tz: tzinfo | None,
+    flt: query.CompFilter,
+    simple: tuple[str, ...],
+    base: str,
+) -> web.StreamResponse:
+    """A query whose filter is one time-range, asking simple properties
+    (getetag and the like: what a client's view asks first): its answer is
+    rendered from the time table and the listing index, no object read."""
+    component, rng, _ = indexed
+    found = await time_ranges.listed_in_range(
+        ctx.services, target.row.id, component=component, rng=rng, tz=tz
+    )
+    listing = found.listed + [
+        listed(row) for row, parsed in found.parsed if query.matches(parsed, flt, tz=tz)
+    ]
+    listing.sort(key=_NAME)  # unique in a collection; a key is cheaper than tuples compared
+    result = xml.Multistatus()
+    result.add_rendered_many(
+        props.listing_responses(base, simple, component, listing), len(listing)
+    )
     return await send_multistatus(ctx, result)
 
 
@@ -211,6 +241,9 @@ async def _indexed_candidates(
     # Names are unique in a collection, so the first item alone orders them.
     candidates.sort(key=_by_name)
     return candidates
+
+
+_NAME = itemgetter(0)  # of a Listed
 
 
 def _by_name(candidate: tuple[ObjectRow, Calendar | None]) -> str:

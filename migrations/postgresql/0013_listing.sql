@@ -1,0 +1,5 @@
+-- Twin of SQLite's 0013_listing.sql, which adds an index holding what a
+-- listing reads of each object (name, ETag, size, date) apart from the
+-- objects' data.  Nothing to add here: PostgreSQL would read each object's
+-- row for those columns all the same, since an index-only scan needs a
+-- freshly vacuumed table and does not give back an expression's value.
