@@ -10,7 +10,8 @@ how far to trust it.
     python -m bench.pairs --baseline /tmp/before --pairs 3
 
 Each server is new, gets the workload's N objects by PUT (C = 16), and its
-CPU (from ``/proc``) is divided by N; nothing else runs in between.
+CPU (from ``/proc``) is divided by N; nothing else runs in between.  The
+side that goes first alternates from pair to pair.
 """
 
 from __future__ import annotations
@@ -62,8 +63,14 @@ async def pairs(
     """``count`` pairs of (now, before): server CPU in ms per PUT create."""
     results = []
     for number in range(1, count + 1):
-        now = await create_cpu(None, n, c, workload)
-        before = await create_cpu(baseline, n, c, workload)
+        # Which goes first alternates, so that a machine speeding up or
+        # slowing down through a pair does not favour one side every time.
+        if number % 2:
+            now = await create_cpu(None, n, c, workload)
+            before = await create_cpu(baseline, n, c, workload)
+        else:
+            before = await create_cpu(baseline, n, c, workload)
+            now = await create_cpu(None, n, c, workload)
         results.append((now, before))
         print(f"pair {number}: now {now:.2f} ms, before {before:.2f} ms per PUT create,"
               f" {now / before:.2f}x", flush=True)
