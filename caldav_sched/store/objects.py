@@ -8,7 +8,9 @@ says how far the rows answer: NULL for rows written before the table (the
 server indexes them in the background after an upgrade, and a query that
 meets one first parses it and stores its rows).  ``objects.indexed_from``
 says from when, for a series kept from a lower limit (NULL: from its first
-instance).
+instance).  A listing (a calendar view asking ETags) reads what it shows of
+each object from the index ``objects_listing`` (migration 0013), never from
+the objects' rows, which hold their data.
 
 Every write of an object hands out the collection's next modification
 sequence and records it in ``changes`` (one row per resource name, kept as a
