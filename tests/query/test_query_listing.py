@@ -8,22 +8,27 @@ byte: that path is taken here by adding a filter the index cannot decide
 (a prop-filter every event passes).  Names and collection paths with
 characters that need escaping (in the URL, in the XML, in a format string)
 are among them, as are a series asked about past what its rows keep (parsed,
-then listed) and an all-day event (read in the query's zone).  On both
-backends.
+then listed) and an all-day event (read in the query's zone).  Random
+property sets, ranges (open, odd, malformed) and query zones get the same
+answer, or the same refusal, from both paths.  On both backends.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from tests.conftest import BACKENDS, USERS, Http, ServerThread, make_settings
+from tests.dav.helpers import SyncClient
 
 HOME = "/home/alice/calendar/"
 SIMPLE = ("D:getcontentlength", "D:resourcetype", "D:getetag", "D:getlastmodified", "D:getcontenttype")
@@ -141,8 +146,10 @@ async def test_a_listing_of_etags_alone_and_an_empty_one(http: Http) -> None:
     parsed = await report(http, collection, query(*week, decidable=False, props=("D:getetag",)))
     assert listed == parsed
     assert len(values(listed)) == len(IN_WEEK)
-    empty = await report(http, collection, query("18010101T000000Z", "18010108T000000Z", decidable=True))
-    assert values(empty) == {}
+    empty = ("18010101T000000Z", "18010108T000000Z")
+    listed = await report(http, collection, query(*empty, decidable=True))
+    assert listed == await report(http, collection, query(*empty, decidable=False))
+    assert values(listed) == {}
 
 
 @pytest.fixture
@@ -166,3 +173,57 @@ async def test_a_listing_under_a_base_path_that_needs_escaping(odd_base_server: 
         parsed = await report(http, collection, query(*week, decidable=False))
     assert listed == parsed
     assert b"<D:href>/cal&amp;dav/home/alice/calendar/event/plain.ics</D:href>" in listed
+
+
+# Odd input: random property sets, ranges and zones, the listing against
+# the general path (the same query with a prop-filter every event passes).
+ZONE_ELEMENTS = ["", PAGO_PAGO_ELEMENT := (
+    "<C:timezone><![CDATA[BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+    "BEGIN:VTIMEZONE\r\nTZID:Pacific/Pago_Pago\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+    "TZOFFSETFROM:-1100\r\nTZOFFSETTO:-1100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n"
+    "]]></C:timezone>"), PAGO_PAGO_ELEMENT.replace("Pago_Pago", "Kiritimati").replace("-1100", "+1400"),
+    "<C:timezone>not a calendar</C:timezone>"]
+instants = st.one_of(
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1)).map(
+        lambda moment: moment.strftime("%Y%m%dT%H%M%SZ")),
+    st.sampled_from(["20261207T000000Z", "20261214T000000Z", "20261212T000000Z", "2026-12-07", "", "x"]),
+)
+
+
+@pytest.fixture
+def sync_client(server: ServerThread) -> SyncClient:
+    client = SyncClient(server.url)
+    for name, lines in EVENTS.items():
+        status, _, _ = client("PUT", HOME + "event/" + quote(name), event(name, lines).encode(),
+                              **{"Content-Type": "text/calendar"})
+        assert status == 201
+    return client
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    props=st.lists(st.sampled_from(SIMPLE), min_size=1, max_size=6),
+    component=st.sampled_from(["VEVENT", "VEVENT", "VTODO"]),
+    start=st.one_of(st.none(), instants),
+    end=st.one_of(st.none(), instants),
+    zone=st.sampled_from(ZONE_ELEMENTS),
+)
+def test_random_listings_answer_as_the_general_path(
+    sync_client: SyncClient, props: list[str], component: str, start: str | None,
+    end: str | None, zone: str,
+) -> None:
+    bounds = "".join(f' {key}="{value}"' for key, value in (("start", start), ("end", end)) if value is not None)
+    answers = []
+    for extra in ("", '<C:prop-filter name="UID"/>'):
+        body = (
+            '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f"<D:prop>{''.join(f'<{p}/>' for p in props)}</D:prop><C:filter>"
+            f'<C:comp-filter name="VCALENDAR"><C:comp-filter name="{component}">'
+            f"<C:time-range{bounds}/>{extra}</C:comp-filter></C:comp-filter></C:filter>{zone}"
+            "</C:calendar-query>"
+        )
+        status, _, answer = sync_client("REPORT", HOME + "event/", body, Depth="1")
+        assert status in (207, 400, 403), (status, body, answer)
+        answers.append((status, answer))
+    assert answers[0] == answers[1]

@@ -208,9 +208,10 @@ async def _listing(
     ]
     listing.sort(key=_NAME)  # unique in a collection; a key is cheaper than tuples compared
     result = xml.Multistatus()
-    result.add_rendered_many(
-        props.listing_responses(base, simple, component, listing), len(listing)
-    )
+    if listing:  # an empty answer is written as the general path writes it
+        result.add_rendered_many(
+            props.listing_responses(base, simple, component, listing), len(listing)
+        )
     return await send_multistatus(ctx, result)
 
 
