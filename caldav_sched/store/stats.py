@@ -7,7 +7,6 @@ on one database.  Every failure comes out as ``DatabaseUnavailable``.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from caldav_sched.store.db import DATABASE_ERRORS, Connection
