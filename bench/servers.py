@@ -123,6 +123,10 @@ def caldav_sched_config(workdir: Path, port: int, **tables: dict[str, object]) -
     return path
 
 
+# This checkout: its editable install already reads its own migrations.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
 def _own_migrations(source: Path) -> None:
     """Make the tree ``source`` migrate with its own files, not this checkout's.
 
@@ -131,7 +135,7 @@ def _own_migrations(source: Path) -> None:
     ``caldav_sched/migrations`` inside ``source`` is found first.
     """
     inside = source / "caldav_sched" / "migrations"
-    if inside.exists():
+    if inside.exists() or source.resolve() == _CHECKOUT:
         return
     if not (source / "migrations").is_dir():
         raise Unavailable(
