@@ -9,8 +9,10 @@ This module owns two things:
 * :class:`Series` and :class:`Instance`: the recurrence set of one UID
   (master plus overrides, RFC 5545 3.8.5 and 3.8.4.4) as concrete
   instances, each tagged with the component it comes from.  Expansion of
-  RRULE/RDATE/EXDATE is delegated to ``recurring_ical_events``; this module
-  only decides which instances belong to the master and which to overrides.
+  RRULE/RDATE/EXDATE is delegated to ``recurring_ical_events``, or for a
+  plain event series to dateutil directly (``domain.plain_rules``, held to
+  the library by tests); this module only decides which instances belong
+  to the master and which to overrides.
   The time-range *predicates* of RFC 4791 9.9 live in ``domain.query``.
 * :func:`object_span`: the UTC interval stored with each calendar object
   resource so that a time-range query is an index scan followed by an exact
@@ -33,6 +35,8 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
 from icalendar.prop import vBroken, vRecur
+
+from caldav_sched.domain.plain_rules import plain_occurrences
 
 UTC = timezone.utc
 
@@ -325,31 +329,45 @@ class Series:
         self, master: Component, lo: datetime | None, hi: datetime | None
     ) -> Iterator[tuple[Value, Value]]:
         """The (start, end) of the master's occurrences around ``[lo, hi)``, in start order."""
-        # The master alone: overrides are handled here, by RECURRENCE-ID, so
-        # that every instance can be attributed to the component it comes from.
-        alone = Calendar()
-        alone.add_component(_with_cheaper_rules(master))
-        query = recurring_ical_events.CalendarQuery(
-            alone, keep_recurrence_attributes=True, components=(master.name,)
-        )
         start = (lo if lo is not None else _earliest_start(master)) - _WINDOW_SLACK
-        has_end = master.name in ("VEVENT", "VTODO")
         if hi is not None and not _is_dense(master):
-            # One pass over the rule: much cheaper than the windowed search
-            # behind ``after`` when the window holds no match.  The series
-            # give occurrences' times; ``between`` would also build a copy
-            # of the master for each, which is most of the cost.
-            found = [
-                (occurrence.start, occurrence.end if has_end else occurrence.start)
-                for series in query.series
-                for occurrence in series.between(start, hi + _WINDOW_SLACK)
-            ]
-            return iter(sorted(found, key=lambda times: to_utc(times[0])))
+            plain = plain_occurrences(master, start, hi + _WINDOW_SLACK)
+            if plain is not None:
+                return iter(plain)
+            return iter(library_occurrences(master, start, hi + _WINDOW_SLACK))
         # Lazy, so that a sub-daily rule or an open window is never listed in full.
         return (
             (anchor(component), _occurrence_end(component))
-            for component in query.after(start)
+            for component in _library_query(master).after(start)
         )
+
+
+def library_occurrences(master: Component, start: datetime, stop: datetime) -> list[tuple[Value, Value]]:
+    """``(start, end)`` of the master's occurrences that overlap ``[start, stop)``
+    (aware datetimes), in start order, as ``recurring_ical_events`` expands them.
+
+    One pass over the rule: much cheaper than the windowed search behind
+    ``after`` when the window holds no match.  The series give occurrences'
+    times; ``between`` would also build a copy of the master for each,
+    which is most of the cost.
+    """
+    has_end = master.name in ("VEVENT", "VTODO")
+    found = [
+        (occurrence.start, occurrence.end if has_end else occurrence.start)
+        for series in _library_query(master).series
+        for occurrence in series.between(start, stop)
+    ]
+    return sorted(found, key=lambda times: to_utc(times[0]))
+
+
+def _library_query(master: Component) -> recurring_ical_events.CalendarQuery:
+    # The master alone: overrides are handled by Series, by RECURRENCE-ID, so
+    # that every instance can be attributed to the component it comes from.
+    alone = Calendar()
+    alone.add_component(_with_cheaper_rules(master))
+    return recurring_ical_events.CalendarQuery(
+        alone, keep_recurrence_attributes=True, components=(master.name,)
+    )
 
 
 @dataclass(frozen=True)
