@@ -118,7 +118,7 @@ def _plain(master: Component) -> _Plain | None:
             if isinstance(value, datetime) and (_aware(value) != _aware(start) or _is_pytz(value)):
                 return None
             excluded.update(_recurrence_ids(_as_datetime(value)))
-    return first, length, _cheaper(rules), excluded, not isinstance(start, datetime)
+    return first, length, cheaper_rule(rules), excluded, not isinstance(start, datetime)
 
 
 def _value(component: Component, name: str) -> Value | None:
@@ -144,10 +144,17 @@ def _end(master: Component, start: Value) -> Value | None:
     return start if isinstance(start, datetime) else start + timedelta(days=1)
 
 
-def _cheaper(rule: vRecur) -> vRecur:
-    """A yearly rule without BY parts as the same set every 12 x INTERVAL months
-    (dateutil walks a year over each of its days; see ``timespan._with_cheaper_rules``)."""
-    if str(rule["FREQ"][0]).upper() != "YEARLY" or any(part.startswith("BY") for part in rule):
+def cheaper_rule(rule: vRecur) -> vRecur:
+    """``rule``, or for a yearly rule without BY parts the same set as a
+    monthly one every 12 x INTERVAL months.
+
+    dateutil walks a FREQ=YEARLY rule one year at a time over every day of
+    the year (about 0.1 ms a year), a monthly one a month at a time: ten
+    times cheaper.  The sets are the same: the same day of the month,
+    invalid days such as 29 February skipped in both, COUNT and UNTIL the
+    same.
+    """
+    if str((rule.get("FREQ") or [""])[0]).upper() != "YEARLY" or any(part.startswith("BY") for part in rule):
         return rule
     monthly = vRecur({key: value for key, value in rule.items()})
     monthly["FREQ"] = ["MONTHLY"]
