@@ -9,11 +9,13 @@ collection columns.  Dead properties on collections are stored verbatim.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
+from operator import itemgetter
 
 from caldav_sched.config import Settings
 from caldav_sched.dav import xml
@@ -158,11 +160,20 @@ def listing_responses(
     """The DAV:responses of a listing: simple properties (the names) of
     objects of one component in the collection at ``base_href``, with the
     texts ``simple_object_values`` gives."""
-    render = xml.SimpleListing(base_href, names, content_type(component)).render
-    segment = Hrefs.segment
-    dated = _GETLASTMODIFIED in names
-    for name, etag, size, modified_at, _ in listing:
-        yield render(segment(name), etag, size, http_date(modified_at) if dated else "")
+    template = xml.SimpleListing(base_href, names, content_type(component))
+    members = list(listing)
+    dates = (
+        map(http_date, map(_MODIFIED_AT, members)) if _GETLASTMODIFIED in names
+        else itertools.repeat("")
+    )
+    return template.render_many(
+        Hrefs.segments(list(map(_NAME, members))), list(map(_ETAG, members)),
+        map(_SIZE, members), dates,
+    )
+
+
+# The fields of a Listed.
+_NAME, _ETAG, _SIZE, _MODIFIED_AT = (itemgetter(i) for i in range(4))
 
 
 _GETETAG = dav("getetag")

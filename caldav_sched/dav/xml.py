@@ -8,9 +8,11 @@ are refused before anything looks at the document.  Responses are built from
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -165,10 +167,15 @@ _MULTISTATUS_OPEN = f"<D:multistatus{_NS_DECLARATIONS}>"
 _RESPONSE_OPEN = f"<D:response{_NS_DECLARATIONS}>"
 
 
+def _needs_no_escaping(text: str) -> bool:
+    # isprintable() excludes CR and every character xml_text replaces.
+    return text.isprintable() and "&" not in text and "<" not in text and ">" not in text
+
+
 def escape_text(text: str) -> str:
     """Character data as lxml writes it: ``&``, ``<``, ``>`` and CR escaped."""
-    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
-        return text  # most hrefs and ETags: printable excludes CR and all xml_text replaces
+    if _needs_no_escaping(text):
+        return text  # most hrefs and ETags
     text = xml_text(text)
     if "&" in text:
         text = text.replace("&", "&amp;")
@@ -203,40 +210,65 @@ _PROPSTAT_OK_END = "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></
 
 class SimpleListing:
     """``simple_response`` for members of one collection that are all asked
-    the same names (a listing): one format string holds the collection's
-    href, the tags and what every member shares (its content type, its
-    empty resourcetype), so a response costs only what differs."""
+    the same names (a listing).  The response is cut once into the text
+    every member shares (the collection's href, the tags, the content type,
+    an empty resourcetype) and the places of what differs, so each
+    member's response is one join of its own values between those texts."""
 
     def __init__(self, base_href: str, names: Sequence[str], content_type: str) -> None:
-        pieces = [f"<D:response><D:href>{_braced(escape_text(base_href))}{{0}}"
-                  "</D:href><D:propstat><D:prop>"]
+        parts: list[str | int] = [
+            f"<D:response><D:href>{escape_text(base_href)}", _SEGMENT, "</D:href><D:propstat><D:prop>"
+        ]
         for name in names:
             tag = _PREFIXED[name]
             if name == _RESOURCETYPE:
-                pieces.append(f"<{tag}/>")
+                parts.append(f"<{tag}/>")
             elif name == _GETCONTENTTYPE:
-                pieces.append(f"<{tag}>{_braced(escape_text(content_type))}</{tag}>")
+                parts.append(f"<{tag}>{escape_text(content_type)}</{tag}>")
             else:
-                pieces.append(f"<{tag}>{{{_LISTING_FIELDS[name]}}}</{tag}>")
-        pieces.append(_PROPSTAT_OK_END)
-        self._format = "".join(pieces).format
+                parts += [f"<{tag}>", _LISTING_COLUMNS[name], f"</{tag}>"]
+        parts.append(_PROPSTAT_OK_END)
+        # texts[0] column[0] texts[1] column[1] ... texts[-1]
+        self._texts: list[str] = [""]
+        self._columns: list[int] = []
+        for part in parts:
+            if isinstance(part, int):
+                self._columns.append(part)
+                self._texts.append("")
+            else:
+                self._texts[-1] += part
 
-    def render(self, segment: str, etag: str, size: int, last_modified: str) -> str:
-        """A member's response: ``segment`` is its name as it goes in a URL
-        (``Hrefs.segment``: nothing in it to escape), ``last_modified`` the
-        HTTP date (only read when asked)."""
-        return self._format(segment, escape_text(etag), size, last_modified)
+    def render_many(
+        self,
+        segments: Sequence[str],
+        etags: Sequence[str],
+        sizes: Iterable[int],
+        last_modified: Iterable[str],
+    ) -> Iterator[str]:
+        """The members' responses, lazily, in the order given: each member's
+        name as it goes in a URL (``Hrefs.segments``: nothing in it to
+        escape), ETag, size and HTTP date (read only when asked).  The
+        ETags are tested for escaping once, together: a server's never
+        need it."""
+        if not _needs_no_escaping("".join(etags)):
+            etags = [escape_text(etag) for etag in etags]
+        given: list[Iterable[Any]] = [segments, etags, sizes, last_modified]
+        # Only the columns asked for are read; each is a list, so that a name
+        # asked twice reads it twice.
+        columns = {column: list(map(str, given[column])) for column in set(self._columns)}
+        pieces: list[Iterable[str]] = []
+        for text, column in zip(self._texts, self._columns):
+            pieces += [itertools.repeat(text), columns[column]]
+        pieces.append(itertools.repeat(self._texts[-1]))
+        # One join per member, the loop in C: zip stops with the columns.
+        return map("".join, zip(*pieces))
 
 
-# The argument of SimpleListing.render that gives each property's text.
-_LISTING_FIELDS = {dav("getetag"): 1, dav("getcontentlength"): 2, dav("getlastmodified"): 3}
+# render_many's column that gives each member's href segment, and each property's text.
+_SEGMENT = 0
+_LISTING_COLUMNS = {dav("getetag"): 1, dav("getcontentlength"): 2, dav("getlastmodified"): 3}
 _RESOURCETYPE = dav("resourcetype")
 _GETCONTENTTYPE = dav("getcontenttype")
-
-
-def _braced(text: str) -> str:
-    """Text to go into a format string as itself."""
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 def status_response(href: str, code: int) -> str:
