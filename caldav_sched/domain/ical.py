@@ -325,7 +325,27 @@ def _check_resource(cal: icalendar.Calendar) -> tuple[str, str]:
         for component in cal.subcomponents:
             if component.name == "VEVENT" and "DTSTART" not in component:
                 raise InvalidCalendarData("VEVENT without DTSTART")
+    for component in cal.walk():
+        if not has_valid_intervals(component):
+            raise InvalidCalendarData(
+                f"an RRULE of a {component.name} with an INTERVAL below 1"
+                " (RFC 5545 3.3.10: a positive integer)"
+            )
     return uids.pop(), kind
+
+
+def has_valid_intervals(component: icalendar.Component) -> bool:
+    """Whether every RRULE of ``component`` has no INTERVAL or a positive one.
+
+    dateutil takes INTERVAL=0 and then never moves past the first instance:
+    a walk to a later date does not end.
+    """
+    rules = component.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        interval = rule.get("INTERVAL") if isinstance(rule, dict) else None
+        if interval and not (isinstance(interval[0], int) and interval[0] >= 1):
+            return False
+    return True
 
 
 _TZID_PARAMETER = re.compile(r';TZID=("?)([^";:\r\n]*)\1[;:]', re.IGNORECASE)

@@ -94,6 +94,9 @@ def _plain(master: Component) -> _Plain | None:
     count = rules.get("COUNT")
     if count and not (isinstance(count[0], int) and count[0] > 0):
         return None
+    interval = rules.get("INTERVAL")
+    if interval and not (isinstance(interval[0], int) and interval[0] > 0):
+        return None
     start = _value(master, "DTSTART")
     if start is None or _is_pytz(start):
         return None

@@ -1,7 +1,8 @@
 """Time covered by calendar components: instances and index spans.
 
 Layer: domain (pure).  Imports only the standard library, ``icalendar``,
-``recurring_ical_events`` and ``dateutil`` (a dependency of both); never
+``recurring_ical_events``, ``dateutil`` (a dependency of both) and its
+domain siblings ``ical`` and ``plain_rules``; never
 aiohttp, sqlite, or anything from ``caldav_sched.dav``/``store``/``services``.
 
 This module owns two things:
@@ -36,6 +37,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
 from icalendar.prop import vBroken
 
+from caldav_sched.domain.ical import has_valid_intervals
 from caldav_sched.domain.plain_rules import cheaper_rule, plain_occurrences
 
 UTC = timezone.utc
@@ -329,6 +331,10 @@ class Series:
         self, master: Component, lo: datetime | None, hi: datetime | None
     ) -> Iterator[tuple[Value, Value]]:
         """The (start, end) of the master's occurrences around ``[lo, hi)``, in start order."""
+        if not has_valid_intervals(master):
+            # Stored before PUT refused them: such a rule has no next instance
+            # (dateutil's walk would not end); the master stands alone.
+            raise ValueError("an RRULE with an INTERVAL below 1")
         start = (lo if lo is not None else _earliest_start(master)) - _WINDOW_SLACK
         if hi is not None and not _is_dense(master):
             plain = plain_occurrences(master, start, hi + _WINDOW_SLACK)

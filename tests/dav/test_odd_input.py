@@ -123,6 +123,10 @@ def test_xml_text_replaces_what_xml_cannot_carry():
     (event(extra="PRIORITY:99999999999999999999999\r\n"), "PRIORITY"),
     (event(extra="RRULE:FREQ=WEEKLY;COUNT=x\r\n"), "RRULE"),
     (event(extra="EXDATE;VALUE=DATE:2026\r\n"), "EXDATE"),
+    # An INTERVAL below 1 never moves the rule on: dateutil's walk would not end.
+    (event(extra="RRULE:FREQ=DAILY;INTERVAL=0\r\n"), "INTERVAL"),
+    (event(extra="RRULE:FREQ=MONTHLY;INTERVAL=-2\r\n"), "INTERVAL"),
+    (zoned(BERLIN.format(extra="").replace("RRULE:FREQ=YEARLY;", "RRULE:FREQ=YEARLY;INTERVAL=0;")), "INTERVAL"),
 ])
 async def test_malformed_values_are_refused_naming_the_property(http, body, names):
     status, _, answer = await put(http, body)

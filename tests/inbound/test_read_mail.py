@@ -313,6 +313,14 @@ def test_a_bad_calendar_is_skipped_and_the_good_one_kept():
     assert any("could not be parsed" in note for note in result.problems)
 
 
+def test_a_rule_that_never_moves_is_skipped_with_its_reason():
+    """INTERVAL=0 would have dateutil walk the rule forever (RFC 5545 3.3.10 wants it positive)."""
+    endless = calendar("endless", method="REQUEST", extra="DTSTART:20180710T100000Z\r\nRRULE:FREQ=DAILY;INTERVAL=0")
+    result = read_mail(mail(leaf(endless), leaf(calendar("good"))))
+    assert [str(p.calendar.walk("VEVENT")[0]["UID"]) for p in result.parts] == ["good"]
+    assert any("INTERVAL below 1" in note for note in result.problems)
+
+
 @pytest.mark.parametrize("body", [
     b"no calendar here",
     b"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n",  # cut short

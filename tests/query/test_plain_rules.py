@@ -251,3 +251,15 @@ def test_series_instances_are_the_same_either_way() -> None:
     through_series = [(i.start, i.end) for i in Series([master]).instances(start, stop)]
     from_library = library_occurrences(master, start - timedelta(days=2), stop + timedelta(days=2))
     assert comparable(through_series) == comparable(from_library)
+
+
+def test_a_stored_rule_that_never_moves_stands_alone() -> None:
+    """INTERVAL=0 (refused at PUT and in mail, but perhaps stored before): the
+    walk would never pass the first instance, so the master is its one instance."""
+    master = master_of("DTSTART:20260105T090000Z", "DTEND:20260105T100000Z", "RRULE:FREQ=DAILY;INTERVAL=0")
+    start, stop = window("20260101", 60)
+    assert plain_occurrences(master, start, stop) is None
+    instances = list(Series([master]).instances(start, stop))
+    assert [(i.start, i.end) for i in instances] == [
+        (datetime(2026, 1, 5, 9, tzinfo=UTC), datetime(2026, 1, 5, 10, tzinfo=UTC))
+    ]

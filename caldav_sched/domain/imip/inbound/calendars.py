@@ -25,7 +25,7 @@ from email.message import Message
 
 import icalendar
 
-from caldav_sched.domain.ical import parse_calendar
+from caldav_sched.domain.ical import has_valid_intervals, parse_calendar
 
 from .model import CalendarPart
 
@@ -166,6 +166,10 @@ def _parse(block: str, label: str, problems: list[str]) -> icalendar.Calendar | 
     except Exception as exc:  # InvalidCalendarData, or icalendar failing oddly
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         problems.append(f"{label}: calendar could not be parsed ({reason[:200]}); skipped")
+        return None
+    if not all(has_valid_intervals(c) for c in calendar.walk()):
+        # dateutil would walk such a rule forever: refused as a PUT is.
+        problems.append(f"{label}: a recurrence rule with an INTERVAL below 1 (RFC 5545 3.3.10); skipped")
         return None
     if not any(c.name in _ITEMS for c in calendar.subcomponents):
         problems.append(f"{label}: calendar holds no event, task, journal or free-busy")
