@@ -40,16 +40,18 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
-import psycopg
+import asyncpg
 
 from caldav_sched.store.errors import DatabaseUnavailable
 
 Connection = aiosqlite.Connection
 
 # A uniqueness violation, on either backend.
-IntegrityError = (sqlite3.IntegrityError, psycopg.IntegrityError)
+IntegrityError = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 # The database does not answer (aiosqlite raises ValueError once closed).
-DATABASE_ERRORS = (sqlite3.Error, psycopg.Error, ValueError)
+DATABASE_ERRORS = (
+    sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, DatabaseUnavailable, ValueError
+)
 T = TypeVar("T")
 
 

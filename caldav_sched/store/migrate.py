@@ -119,14 +119,14 @@ async def _sqlite_migrate(db: Database) -> list[str]:
 
 
 def _pg_migrate(raw: postgresql.PgRaw, migrations: list[Migration]) -> list[str]:
-    raw.pg.execute("SELECT pg_advisory_lock(%s)", (postgresql.MIGRATE_LOCK_KEY,))
+    raw.execute("SELECT pg_advisory_lock(?)", (postgresql.MIGRATE_LOCK_KEY,))
     try:
         done = set(_pg_applied(raw))
         applied = []
         for migration in migrations:
             if migration.version in done:
                 continue
-            raw.pg.execute("BEGIN")
+            raw.execute("BEGIN")
             try:
                 raw.script(migration.sql)
                 raw.execute(
@@ -134,10 +134,10 @@ def _pg_migrate(raw: postgresql.PgRaw, migrations: list[Migration]) -> list[str]
                     (migration.version, migration.name, _now()),
                 )
             except BaseException:
-                raw.pg.execute("ROLLBACK")
+                raw.execute("ROLLBACK")
                 raise
-            raw.pg.execute("COMMIT")
+            raw.execute("COMMIT")
             applied.append(migration.name)
         return applied
     finally:
-        raw.pg.execute("SELECT pg_advisory_unlock(%s)", (postgresql.MIGRATE_LOCK_KEY,))
+        raw.execute("SELECT pg_advisory_unlock(?)", (postgresql.MIGRATE_LOCK_KEY,))

@@ -2,26 +2,35 @@
 
 The repositories in this package are written once, against the connection
 interface of aiosqlite (``await conn.execute(sql, args)``, ``async with
-conn.execute(...) as cur``, ``execute_fetchall``) and, for the few writes
-done in one trip, against sqlite3's (``raw.execute(sql, args).fetchone()``).
-This module gives both interfaces over psycopg 3, so the SQL stays shared
-and services never learn which database runs:
+conn.execute(...) as cur``, ``execute_fetchall``) and, for the writes done
+in one trip, against sqlite3's (``raw.execute(sql, args).fetchone()``).
+This module gives both interfaces over asyncpg, so the SQL stays shared and
+services never learn which database runs:
 
-- ``?`` placeholders become psycopg's; an INSERT into a table with an
-  ``id`` column returns it, as ``lastrowid``;
-- rows are read by position and by column name, like ``sqlite3.Row``;
-- every connection runs in a thread of its own, like aiosqlite's, so a
-  write of dozens of statements (``Database.write``, ``in_writer``) is one
-  trip to that thread, and the event loop never waits on the network.
+- ``?`` placeholders become ``$1``, ``$2``...; an INSERT into a table with
+  an ``id`` column returns it, as ``lastrowid``;
+- rows are asyncpg's records, read by position and by column name, like
+  ``sqlite3.Row``;
+- everything runs on the event loop, which never waits on the network: the
+  async interface awaits asyncpg, and the sqlite3-style functions (a write
+  transaction of a dozen statements, ``Database.write`` and ``in_writer``;
+  a lookup by key, ``point_read``) run in a greenlet whose every
+  ``raw.execute`` hands the statement to the loop and resumes with its
+  result (``run_blocking``).  A statement costs asyncpg tens of
+  microseconds; the thread of a blocking driver cost more in wake-ups and
+  in handing the interpreter lock back and forth than the statement did.
 
 Writes keep SQLite's semantics across processes and machines: each write
 transaction first takes one transaction-level advisory lock, so writes to
 the database are serialised as they are on SQLite's single writer (short,
-never awaiting the network inside).  That keeps every read-check-write of
-the services (If-Match, UID conflicts, an applied reply) and the per-
-collection modification sequences strictly ordered under writers on several
-instances.  Readers run beside the writers on connections of their own, in
-autocommit, each statement on a committed snapshot.
+never awaiting anything but their own statements).  That keeps every
+read-check-write of the services (If-Match, UID conflicts, an applied reply)
+and the per-collection modification sequences strictly ordered under
+writers on several instances.  A write, once begun, runs to its end even if
+the request that asked for it goes away (as a write in a thread of its own
+would): a half-done transaction is never left on the writer.  Readers run
+beside the writer on connections of their own, in autocommit, each
+statement on a committed snapshot.
 
 New jobs are announced with NOTIFY in the transaction that enqueues them
 (delivered at commit); ``watch_jobs`` LISTENs on a connection of its own and
@@ -32,18 +41,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import re
 import shlex
 import subprocess
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import psycopg
+import asyncpg
+from greenlet import greenlet, getcurrent
 
 from caldav_sched.store.db import ThreadConnection, ThreadCursor, run_to_end
 from caldav_sched.store.errors import DatabaseUnavailable
@@ -65,61 +74,60 @@ _ID_TABLES = frozenset(
     {"users", "collections", "objects", "jobs", "itip_log", "inbound_messages"}
 )
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+_COMMENTS_ONLY = re.compile(r"(\s|--[^\n]*)*")
+_RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW)\b|\bRETURNING\b", re.IGNORECASE)
+
+# What the driver raises when the connection itself fails (not a statement).
+_CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+# Prepared statements kept per connection: every statement of the store fits.
+_STATEMENT_CACHE = 1024
 
 
-class PgRow(tuple):
-    """A result row read by position or by column name, like ``sqlite3.Row``."""
-
-    _index: dict[str, int]
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._index[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._index)
-
-
-def _row_factory(cursor: psycopg.Cursor[Any]) -> Callable[[Any], PgRow]:
-    names = [column.name for column in cursor.description or ()]
-    index = {name: i for i, name in enumerate(names)}
-
-    def make(values: Any) -> PgRow:
-        row = PgRow(values)
-        row._index = index
-        return row
-
-    return make
+# -- statements --------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=1024)
-def translate(sql: str) -> tuple[str, bool]:
-    """The statement in psycopg's terms, and whether it returns the new row's id."""
-    text = sql.replace("%", "%%").replace("?", "%s")
+def translate(sql: str) -> tuple[str, bool, bool]:
+    """The statement in PostgreSQL's terms; whether it returns the new row's
+    id, and whether it returns rows at all."""
+    pieces = sql.split("?")
+    text = pieces[0] + "".join(f"${number}{piece}" for number, piece in enumerate(pieces[1:], 1))
     match = _INSERT.match(text)
     returns_id = bool(
         match and match.group(1).lower() in _ID_TABLES and "RETURNING" not in text.upper()
     )
     if returns_id:
         text = text.rstrip().rstrip(";") + " RETURNING id"
-    return text, returns_id
+    return text, returns_id, returns_id or bool(_RETURNS_ROWS.search(text))
+
+
+def _count(status: str) -> int:
+    """The row count of a command tag (``UPDATE 3``, ``INSERT 0 1``)."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
 
 
 class PgCursor:
-    """sqlite3's cursor interface over the result of one psycopg statement."""
+    """sqlite3's cursor interface over the result of one statement."""
 
     __slots__ = ("_rows", "rowcount", "lastrowid")
 
-    def __init__(self, rows: list[PgRow], rowcount: int, lastrowid: int | None) -> None:
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
         self._rows = rows
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
-    def fetchone(self) -> PgRow | None:
+    def fetchone(self) -> Any:
         return self._rows.pop(0) if self._rows else None
 
-    def fetchall(self) -> list[PgRow]:
+    def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
         return rows
 
@@ -127,31 +135,81 @@ class PgCursor:
         self._rows = []
 
 
+async def _execute(conn: asyncpg.Connection, sql: str, parameters: tuple) -> PgCursor:
+    text, returns_id, returns_rows = translate(sql)
+    if returns_rows:
+        rows = await conn.fetch(text, *parameters)
+        if returns_id:
+            return PgCursor([], len(rows), int(rows[0][0]) if rows else None)
+        return PgCursor(rows, len(rows), None)
+    if parameters:
+        status = await conn.execute(text, *parameters)
+    else:  # the simple protocol: BEGIN, COMMIT, a statement without parameters
+        status = await conn.execute(text)
+    return PgCursor([], _count(status), None)
+
+
+# -- sqlite3-style code on the event loop --------------------------------------------------
+
+
+class _Bridge(greenlet):
+    """A greenlet running sqlite3-style store code for ``run_blocking``."""
+
+
+def wait_for(awaitable: Awaitable[T]) -> T:
+    """Inside ``run_blocking``: the result of *awaitable*, awaited on the loop."""
+    current = getcurrent()
+    if not isinstance(current, _Bridge):
+        raise RuntimeError("a PostgreSQL statement outside run_blocking")
+    return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+
+
+async def run_blocking(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(*args, **kwargs)``, whose statements ``wait_for`` the loop.
+
+    The greenlet runs ``work`` until it asks for an awaitable; this coroutine
+    awaits it and resumes ``work`` with the result (or raises the error into
+    it), until ``work`` returns.
+    """
+    bridge = _Bridge(functools.partial(work, *args, **kwargs))
+    bridge.gr_context = contextvars.copy_context()
+    request = bridge.switch()
+    while not bridge.dead:
+        try:
+            result = await request
+        except BaseException as exc:  # noqa: BLE001 - it belongs to ``work``
+            request = bridge.throw(type(exc), exc, exc.__traceback__)
+        else:
+            request = bridge.switch(result)
+    return request  # type: ignore[no-any-return]
+
+
 class PgRaw:
-    """sqlite3's connection interface over a psycopg connection, in its own thread."""
+    """sqlite3's connection interface over an asyncpg connection, in ``run_blocking``."""
 
-    __slots__ = ("pg",)
+    __slots__ = ("conn",)
 
-    def __init__(self, pg: psycopg.Connection[Any]) -> None:
-        self.pg = pg
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
-        text, returns_id = translate(sql)
-        cur = self.pg.execute(text, tuple(parameters))  # type: ignore[arg-type]
-        rows = cur.fetchall() if cur.description is not None else []
-        if returns_id:
-            return PgCursor([], cur.rowcount, int(rows[0][0]) if rows else None)
-        return PgCursor(rows, cur.rowcount, None)
+        return wait_for(_execute(self.conn, sql, tuple(parameters)))
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Iterable[Any]]) -> None:
-        """One statement for many rows of parameters (psycopg pipelines them)."""
-        text, _ = translate(sql)
-        with self.pg.cursor() as cur:
-            cur.executemany(text, [tuple(p) for p in seq_of_parameters])  # type: ignore[arg-type]
+        """One statement for many rows of parameters (asyncpg pipelines them)."""
+        text, _, _ = translate(sql)
+        wait_for(self.conn.executemany(text, [tuple(p) for p in seq_of_parameters]))
 
     def script(self, sql: str) -> None:
-        """Run several statements at once (a migration file): no parameters."""
-        self.pg.execute(sql.encode("utf-8"))  # type: ignore[arg-type]
+        """Run several statements at once (a migration file): no parameters.
+
+        A file of comments only (a migration with nothing to do on this
+        backend) is not sent: the server answers an empty query with no
+        command tag, which asyncpg does not expect.
+        """
+        if _COMMENTS_ONLY.fullmatch(sql):
+            return
+        wait_for(self.conn.execute(sql))
 
 
 class _Pending:
@@ -176,65 +234,76 @@ class _Pending:
 
 
 def _one_line(exc: BaseException) -> str:
-    """libpq's message (several lines, with tabs) as one line."""
-    return " ".join(str(exc).split())
+    """The server's message (several lines, with tabs) as one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class _Link:
-    """One psycopg connection and the one thread that uses it."""
+    """One asyncpg connection, used by one caller at a time, connected on first use."""
 
-    def __init__(self, conninfo: str, password: str | None, name: str) -> None:
-        self._conninfo = conninfo
+    def __init__(self, url: str, password: str | None) -> None:
+        self._url = url
         self._password = password
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._pg: psycopg.Connection[Any] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self.lock = asyncio.Lock()
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    async def _connect(self) -> asyncpg.Connection:
         extra = {"password": self._password} if self._password is not None else {}
-        pg = psycopg.connect(
-            self._conninfo, autocommit=True, row_factory=_row_factory, **extra  # type: ignore[arg-type]
-        )
-        return pg
-
-    def _ensure(self) -> psycopg.Connection[Any]:
-        if self._pg is None or self._pg.closed or self._pg.broken:
-            if self._pg is not None:
-                self._pg.close()
-            self._pg = self._connect()
-        return self._pg
-
-    def _run(self, work: Callable[..., T], args: tuple, kwargs: dict) -> T:
         try:
-            pg = self._ensure()
-        except psycopg.Error as exc:
+            return await asyncpg.connect(
+                self._url, statement_cache_size=_STATEMENT_CACHE, **extra
+            )
+        except (asyncpg.PostgresError, *_CONNECTION_ERRORS, ValueError) as exc:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_one_line(exc)}") from exc
-        try:
-            return work(PgRaw(pg), *args, **kwargs)
-        except psycopg.OperationalError as exc:
-            if pg.closed or pg.broken:
-                raise DatabaseUnavailable(
-                    f"lost the connection to PostgreSQL: {_one_line(exc)}"
-                ) from exc
-            raise
+
+    async def connection(self) -> asyncpg.Connection:
+        """The connection (the caller holds ``lock``), opened again if it was lost."""
+        if self._conn is None or self._conn.is_closed():
+            self._conn = None
+            self._conn = await self._connect()
+        return self._conn
+
+    def lost(self, exc: BaseException) -> DatabaseUnavailable | None:
+        """The error to raise for *exc* when it means the connection is gone."""
+        if isinstance(exc, _CONNECTION_ERRORS) and (self._conn is None or self._conn.is_closed()):
+            return DatabaseUnavailable(f"lost the connection to PostgreSQL: {_one_line(exc)}")
+        return None
+
+    def drop(self) -> None:
+        """Close the connection at once (a statement was cut short: its state is unknown)."""
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None
 
     async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``work(PgRaw, *args, **kwargs)`` in this connection's thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, work, args, kwargs)
+        """Run sqlite3-style ``work(PgRaw, *args, **kwargs)`` on this connection."""
+        async with self.lock:
+            conn = await self.connection()
+            try:
+                return await run_blocking(work, PgRaw(conn), *args, **kwargs)
+            except asyncio.CancelledError:
+                self.drop()
+                raise
+            except _CONNECTION_ERRORS as exc:
+                raise (self.lost(exc) or exc) from exc
 
-    def _close(self) -> None:
-        if self._pg is not None:
-            self._pg.close()
-            self._pg = None
+    async def execute(self, sql: str, parameters: tuple) -> PgCursor:
+        async with self.lock:
+            conn = await self.connection()
+            try:
+                return await _execute(conn, sql, parameters)
+            except asyncio.CancelledError:
+                self.drop()
+                raise
+            except _CONNECTION_ERRORS as exc:
+                raise (self.lost(exc) or exc) from exc
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close)
-        self._executor.shutdown(wait=True)
-
-
-def _execute(raw: PgRaw, sql: str, parameters: tuple) -> PgCursor:
-    return raw.execute(sql, parameters)
+        async with self.lock:
+            if self._conn is not None:
+                with contextlib.suppress(*_CONNECTION_ERRORS, asyncpg.PostgresError):
+                    await self._conn.close(timeout=5)
+                self._conn = None
 
 
 class PgConnection:
@@ -251,41 +320,53 @@ class PgConnection:
         return _Pending(self._execute(sql, tuple(parameters)))
 
     async def _execute(self, sql: str, parameters: tuple) -> ThreadCursor:
-        return ThreadCursor(await self._link.call(_execute, sql, parameters))
+        return ThreadCursor(await self._link.execute(sql, parameters))
 
-    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[PgRow]:
-        cursor = await self._link.call(_execute, sql, tuple(parameters))
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        cursor = await self._link.execute(sql, tuple(parameters))
         return cursor.fetchall()
 
     async def run_blocking(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run sqlite3-style ``work(raw, ...)`` in this connection's thread (``in_thread``)."""
+        """Run sqlite3-style ``work(raw, ...)`` on this connection (``in_thread``)."""
         return await self._link.call(work, *args, **kwargs)
 
 
-def _begin(raw: PgRaw) -> None:
-    raw.pg.execute("BEGIN")
-    raw.pg.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+class _Transaction(PgConnection):
+    """The writer inside ``PgDatabase.transaction``: its lock is already held."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, link: _Link, conn: asyncpg.Connection) -> None:
+        super().__init__(link)
+        self._conn = conn
+
+    async def _execute(self, sql: str, parameters: tuple) -> ThreadCursor:
+        return ThreadCursor(await _execute(self._conn, sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        return (await _execute(self._conn, sql, tuple(parameters))).fetchall()
+
+    async def run_blocking(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await run_blocking(work, PgRaw(self._conn), *args, **kwargs)
 
 
-def _end(raw: PgRaw, commit: bool) -> None:
-    if raw.pg.closed or raw.pg.broken:
-        return
-    raw.pg.execute("COMMIT" if commit else "ROLLBACK")
+# BEGIN and the write lock in one round trip (the simple protocol takes both).
+_BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 
 
 def _transaction(raw: PgRaw, work: Callable[[PgRaw], T]) -> T:
-    _begin(raw)
+    raw.execute(_BEGIN)
     try:
         result = work(raw)
     except BaseException:
-        _end(raw, False)
+        raw.execute("ROLLBACK")
         raise
-    _end(raw, True)
+    raw.execute("COMMIT")
     return result
 
 
 def _run_to_end(work: Callable[[Any], Awaitable[T]], raw: PgRaw) -> T:
-    """Run async store code over a connection whose every await completes at once."""
+    """Run async store code with every await answered at once (``ThreadConnection``)."""
     return run_to_end(work, ThreadConnection(raw))  # type: ignore[arg-type]
 
 
@@ -316,6 +397,21 @@ def redact(url: str) -> str:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Await *work*, which runs to its end even if the caller is cancelled."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_left_behind)
+        raise
+
+
+def _left_behind(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a write whose request went away failed: %s", _one_line(task.exception()))  # type: ignore[arg-type]
+
+
 class PgDatabase:
     """The connections to one PostgreSQL database: one writer, a few readers."""
 
@@ -332,27 +428,25 @@ class PgDatabase:
         self._readers: list[_Link] = []
         self._next_reader = 0
         self._write_lock = asyncio.Lock()
-        self._listener: threading.Thread | None = None
-        self._listening = threading.Event()
+        self._listener: asyncio.Task[None] | None = None
         self._password: str | None = None
 
     async def open(self) -> None:
         if self._password_command:
             self._password = await asyncio.to_thread(password_from_command, self._password_command)
-        self._writer = _Link(self.url, self._password, "pg-writer")
-        self._readers = [
-            _Link(self.url, self._password, f"pg-reader-{i}") for i in range(self._reader_count)
-        ]
+        self._writer = _Link(self.url, self._password)
+        self._readers = [_Link(self.url, self._password) for _ in range(self._reader_count)]
         try:
-            await self._writer.call(lambda raw: raw.execute("SELECT 1"))
+            await self._writer.execute("SELECT 1", ())
         except DatabaseUnavailable:
             await self.close()
             raise
 
     async def close(self) -> None:
-        self._listening.clear()
         if self._listener is not None:
-            await asyncio.to_thread(self._listener.join, 5)
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
             self._listener = None
         async with self._write_lock:
             for link in self._readers:
@@ -377,42 +471,55 @@ class PgDatabase:
         """One write transaction; commits on success, rolls back on any error."""
         async with self._write_lock:
             link = self._writer_link()
-            try:
-                await link.call(_begin)
-            except asyncio.CancelledError:
-                # _begin runs in the link's thread all the same: end what it
-                # begins, or the next transaction finds one open (and the
-                # write lock held).
-                with contextlib.suppress(Exception):
-                    await link.call(_end, False)
-                raise
-            try:
-                yield PgConnection(link)
-            except BaseException:
-                await link.call(_end, False)
-                raise
-            else:
-                await link.call(_end, True)
+            async with link.lock:
+                conn = await link.connection()
+                try:
+                    await _to_the_end(_execute(conn, _BEGIN, ()))
+                except asyncio.CancelledError:
+                    link.drop()  # the BEGIN may have run: the server ends it
+                    raise
+                except _CONNECTION_ERRORS as exc:
+                    raise (link.lost(exc) or exc) from exc
+                try:
+                    yield _Transaction(link, conn)
+                except BaseException:
+                    try:
+                        await _to_the_end(_execute(conn, "ROLLBACK", ()))
+                    except BaseException:  # noqa: BLE001 - the connection's state is unknown
+                        link.drop()
+                    raise
+                else:
+                    try:
+                        await _to_the_end(_execute(conn, "COMMIT", ()))
+                    except _CONNECTION_ERRORS as exc:
+                        link.drop()
+                        raise (link.lost(exc) or exc) from exc
 
     async def write(self, work: Callable[[Any], T]) -> T:
-        """Run sqlite3-style ``work(raw)`` as one write transaction, in one trip."""
-        async with self._write_lock:
-            return await self._writer_link().call(_transaction, work)
+        """Run sqlite3-style ``work(raw)`` as one write transaction."""
+        return await _to_the_end(self._write(_transaction, work))
 
     async def in_writer(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        """Run the async store code ``work(conn)`` as one write transaction, in one trip."""
+        """Run the async store code ``work(conn)`` as one write transaction."""
+        return await _to_the_end(
+            self._write(_transaction, lambda raw: _run_to_end(work, raw))
+        )
+
+    async def _write(self, work: Callable[..., T], *args: Any) -> T:
         async with self._write_lock:
-            return await self._writer_link().call(
-                _transaction, lambda raw: _run_to_end(work, raw)
-            )
+            return await self._writer_link().call(work, *args)
 
     async def point_read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run sqlite3-style ``work(raw, ...)``, a lookup by key, on a reader."""
         return await self._reader_link().call(work, *args, **kwargs)
 
     def _reader_link(self) -> _Link:
+        """A reader nobody is using, or the next in turn."""
         if not self._readers:
             raise DatabaseUnavailable("the database is not open")
+        for link in self._readers:
+            if not link.lock.locked():
+                return link
         self._next_reader = (self._next_reader + 1) % len(self._readers)
         return self._readers[self._next_reader]
 
@@ -422,38 +529,31 @@ class PgDatabase:
 
     async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run sqlite3-style ``work(raw, ...)`` on the writer outside a transaction."""
-        async with self._write_lock:
-            return await self._writer_link().call(work, *args, **kwargs)
+        return await _to_the_end(self._write(functools.partial(work, **kwargs), *args))
 
     def watch_jobs(self, wake: Callable[[], None]) -> None:
-        """Call ``wake`` on the loop whenever any instance commits a new job."""
-        if self._listener is not None:
-            return
-        loop = asyncio.get_running_loop()
-        self._listening.set()
-        self._listener = threading.Thread(
-            target=self._listen, args=(loop, wake), name="pg-listen", daemon=True
-        )
-        self._listener.start()
+        """Call ``wake`` whenever any instance commits a new job."""
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen(wake))
 
-    def _listen(self, loop: asyncio.AbstractEventLoop, wake: Callable[[], None]) -> None:
+    async def _listen(self, wake: Callable[[], None]) -> None:
         extra = {"password": self._password} if self._password is not None else {}
-        while self._listening.is_set():
+        while True:
+            conn: asyncpg.Connection | None = None
             try:
-                with psycopg.connect(self.url, autocommit=True, **extra) as pg:  # type: ignore[arg-type]
-                    pg.execute(f"LISTEN {JOBS_CHANNEL}")
-                    # A job committed while we were not listening.
-                    loop.call_soon_threadsafe(wake)
-                    while self._listening.is_set():
-                        for _ in pg.notifies(timeout=0.5, stop_after=1):
-                            loop.call_soon_threadsafe(wake)
-            except psycopg.Error as exc:
-                if not self._listening.is_set():
-                    return
-                log.warning("listening for new jobs failed, again in 1 s: %s", exc)
-                threading.Event().wait(1.0)
-            except RuntimeError:  # the loop closed under us
-                return
+                conn = await asyncpg.connect(self.url, **extra)
+                gone = asyncio.Event()
+                conn.add_termination_listener(lambda _conn: gone.set())
+                await conn.add_listener(JOBS_CHANNEL, lambda *_: wake())
+                wake()  # a job committed while nobody listened
+                await gone.wait()
+                log.warning("the connection listening for new jobs closed, again in 1 s")
+            except (asyncpg.PostgresError, *_CONNECTION_ERRORS) as exc:
+                log.warning("listening for new jobs failed, again in 1 s: %s", _one_line(exc))
+            finally:
+                if conn is not None and not conn.is_closed():
+                    conn.terminate()
+            await asyncio.sleep(1.0)
 
 
 def is_postgresql(conn: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Writes run in the writer's thread: the store's async functions, one trip each."""
+"""Writes run as one trip to the writer: the store's async functions, run apart from the
+event loop's own code (in the writer's thread on SQLite, in a greenlet on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import threading
 
 import pytest
+from greenlet import getcurrent
 
 from caldav_sched.store import jobs as job_store
 from caldav_sched.store.db import Connection, Database
@@ -19,10 +21,10 @@ async def job_count(db: Database) -> int:
 
 
 async def test_store_functions_run_in_the_writers_thread_and_commit_together(db):
-    threads = set()
+    places = set()
 
     async def work(conn: Connection) -> list[int]:
-        threads.add(threading.get_ident())
+        places.add((threading.get_ident(), getcurrent()))
         ids = [
             await job_store.enqueue(conn, kind="send_imip", payload={"n": n}, run_after=0, now=NOW)
             for n in range(3)
@@ -34,7 +36,7 @@ async def test_store_functions_run_in_the_writers_thread_and_commit_together(db)
 
     ids = await db.in_writer(work)
     assert len(set(ids)) == 3 and await job_count(db) == 3
-    assert threads and threading.get_ident() not in threads
+    assert places and (threading.get_ident(), getcurrent()) not in places
 
 
 async def test_an_error_rolls_back_everything_and_reaches_the_caller(db):
