@@ -255,6 +255,7 @@ async def _put_unscheduled(
                 index=index,
                 modified_at=now,
                 schedule_tag=schedule_tag,
+                replaces=current is not None,
             )
         except UidConflict as exc:
             raise UidInUse(exc.name) from exc

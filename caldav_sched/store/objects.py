@@ -518,6 +518,17 @@ def replace_instances_blocking(
 ) -> None:
     """Put an object's rows in the time table in place of those it had."""
     raw.execute("DELETE FROM object_instances WHERE object_id = ?", (object_id,))
+    insert_instances_blocking(raw, object_id, collection_id, component, index)
+
+
+def insert_instances_blocking(
+    raw: sqlite3.Connection,
+    object_id: int,
+    collection_id: int,
+    component: str,
+    index: TimeIndexFields,
+) -> None:
+    """Put a new object's rows in the time table."""
     if index.rows:
         # One prepared statement for every row: a statement of as many
         # VALUES as the object has rows would be compiled for each count.
@@ -627,13 +638,16 @@ def write_object_blocking(
     index: TimeIndexFields,
     modified_at: str,
     schedule_tag: str | None = None,
+    replaces: bool = True,
 ) -> int:
     """``write_object`` inside the caller's transaction, in the connection's thread.
 
     ``index`` is the object's time index (``domain.time_index.time_index``),
     given on every write: a write that left it out would make queries parse
-    the object.  Raises UidConflict when another resource of the collection
-    has the UID.
+    the object.  ``replaces=False`` says the caller found no object of that
+    name earlier in this transaction: the new row has no time rows to take
+    away.  Raises UidConflict when another resource of the collection has
+    the UID.
     """
     holder = raw.execute(
         "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
@@ -665,7 +679,10 @@ def write_object_blocking(
             *_index_values(index),
         ),
     ).fetchone()[0]
-    replace_instances_blocking(raw, object_id, collection_id, component, index)
+    if replaces:
+        replace_instances_blocking(raw, object_id, collection_id, component, index)
+    else:
+        insert_instances_blocking(raw, object_id, collection_id, component, index)
     record_change_blocking(raw, collection_id, name, modseq, deleted=False)
     return modseq
 

@@ -197,8 +197,12 @@ class PgRaw:
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Iterable[Any]]) -> None:
         """One statement for many rows of parameters (asyncpg pipelines them)."""
+        rows = [tuple(p) for p in seq_of_parameters]
+        if len(rows) == 1:  # most objects have one row: a plain statement costs less
+            self.execute(sql, rows[0])
+            return
         text, _, _ = translate(sql)
-        wait_for(self.conn.executemany(text, [tuple(p) for p in seq_of_parameters]))
+        wait_for(self.conn.executemany(text, rows))
 
     def script(self, sql: str) -> None:
         """Run several statements at once (a migration file): no parameters.
@@ -281,22 +285,36 @@ class _Link:
             conn = await self.connection()
             try:
                 return await run_blocking(work, PgRaw(conn), *args, **kwargs)
-            except asyncio.CancelledError:
-                self.drop()
-                raise
-            except _CONNECTION_ERRORS as exc:
-                raise (self.lost(exc) or exc) from exc
+            except BaseException as exc:
+                lost = self._failed(exc)
+                if lost is None:
+                    raise
+                raise lost from exc
 
     async def execute(self, sql: str, parameters: tuple) -> PgCursor:
         async with self.lock:
             conn = await self.connection()
             try:
                 return await _execute(conn, sql, parameters)
-            except asyncio.CancelledError:
-                self.drop()
-                raise
-            except _CONNECTION_ERRORS as exc:
-                raise (self.lost(exc) or exc) from exc
+            except BaseException as exc:
+                lost = self._failed(exc)
+                if lost is None:
+                    raise
+                raise lost from exc
+
+    def _failed(self, exc: BaseException) -> DatabaseUnavailable | None:
+        """``DatabaseUnavailable`` when *exc*, raised by a statement on this
+        connection, means the connection is gone; None to raise *exc* itself.
+
+        A statement cut short by cancellation (even where the code around it
+        turned that into another error on its way out) leaves the connection
+        in a state nobody knows: it is closed, and the server rolls back.
+        """
+        task = asyncio.current_task()
+        if isinstance(exc, asyncio.CancelledError) or (task is not None and task.cancelling()):
+            self.drop()
+            return None
+        return self.lost(exc)
 
     async def close(self) -> None:
         async with self.lock:
