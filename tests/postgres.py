@@ -95,11 +95,20 @@ class Cluster:
             " -c synchronous_commit=off"
             + ("" if durable else " -c fsync=off -c full_page_writes=off")
         )
+        self._options = options
+        self.start_server()
+        self._make_template()
+
+    def start_server(self) -> None:
+        """Start the server (again, after ``stop_server``) on the same port."""
         self._run(
             str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-            "-o", options, "-w", "-t", "60", "start",
+            "-o", self._options, "-w", "-t", "60", "start",
         )
-        self._make_template()
+
+    def stop_server(self) -> None:
+        """Stop the server as an operator restarting it would (clients are disconnected)."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def _run(self, *command: str) -> None:
         done = subprocess.run(

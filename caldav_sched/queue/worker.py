@@ -25,6 +25,7 @@ from caldav_sched.services import Services
 from caldav_sched.services.delivery import Outcome
 from caldav_sched.store import jobs as job_store
 from caldav_sched.store.db import Connection
+from caldav_sched.store.errors import DatabaseUnavailable
 from caldav_sched.store.jobs import JobRow
 
 log = logging.getLogger("caldav_sched.queue")
@@ -32,6 +33,9 @@ log = logging.getLogger("caldav_sched.queue")
 
 # How often a worker looks for jobs held by a process of this host that died.
 ORPHAN_CHECK_SECONDS = 5.0
+
+# How often a worker tries again while the database does not answer.
+DATABASE_RETRY_SECONDS = 1.0
 
 
 class Task(Protocol):
@@ -87,9 +91,17 @@ class WorkerPool:
         self._stopping = asyncio.Event()
         self._runners: list[asyncio.Task[None]] = []
         self._random = random.Random()
+        self._database_gone = False
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait *seconds*, or less if the pool is stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
     async def start(self) -> None:
         await self._recover_orphans()
@@ -106,8 +118,14 @@ class WorkerPool:
         if self.wake in self.services.job_listeners:
             self.services.job_listeners.remove(self.wake)
         await asyncio.gather(*self._runners, return_exceptions=True)
-        async with self.services.db.transaction() as conn:
-            released = await job_store.release(conn, worker=self.name, now=self.services.timestamp())
+        try:
+            async with self.services.db.transaction() as conn:
+                released = await job_store.release(
+                    conn, worker=self.name, now=self.services.timestamp()
+                )
+        except DatabaseUnavailable as exc:
+            log.warning("claimed jobs not given back (their leases run out instead): %s", exc)
+            return
         if released:
             log.info("released %d claimed job(s)", released)
 
@@ -139,13 +157,26 @@ class WorkerPool:
                 checked = now
                 try:
                     await self._recover_orphans(running=True)
+                except DatabaseUnavailable:
+                    pass  # said once by the loop below
                 except Exception:
                     log.exception("looking for jobs of stopped workers failed; continuing")
             try:
                 ran = await self.run_one()
+            except DatabaseUnavailable as exc:
+                # One line when the database goes away, not one per poll;
+                # the jobs wait in it and go on when it is back.
+                if not self._database_gone:
+                    log.warning("the database is unavailable; jobs wait until it is back: %s", exc)
+                self._database_gone = True
+                await self._pause(max(self.poll_interval, DATABASE_RETRY_SECONDS))
+                continue
             except Exception:
                 log.exception("the job worker hit an error; continuing")
                 ran = False
+            if self._database_gone:
+                log.warning("the database answers again; jobs go on")
+                self._database_gone = False
             if ran:
                 continue
             self._wake.clear()

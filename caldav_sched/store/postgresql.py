@@ -556,6 +556,7 @@ class PgDatabase:
 
     async def _listen(self, wake: Callable[[], None]) -> None:
         extra = {"password": self._password} if self._password is not None else {}
+        failing = False
         while True:
             conn: asyncpg.Connection | None = None
             try:
@@ -563,14 +564,21 @@ class PgDatabase:
                 gone = asyncio.Event()
                 conn.add_termination_listener(lambda _conn: gone.set())
                 await conn.add_listener(JOBS_CHANNEL, lambda *_: wake())
+                if failing:
+                    log.warning("listening for new jobs again")
+                    failing = False
                 wake()  # a job committed while nobody listened
                 await gone.wait()
-                log.warning("the connection listening for new jobs closed, again in 1 s")
+                problem = "the connection closed"
             except (asyncpg.PostgresError, *_CONNECTION_ERRORS) as exc:
-                log.warning("listening for new jobs failed, again in 1 s: %s", _one_line(exc))
+                problem = _one_line(exc)
             finally:
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
+            # Said once per outage; the workers poll meanwhile.
+            if not failing:
+                log.warning("not listening for new jobs (%s); trying again every second", problem)
+                failing = True
             await asyncio.sleep(1.0)
 
 
