@@ -192,7 +192,7 @@ def _rows(
         for component in components:
             _add_freebusy(collector, component)
     elif name in RECURRING_COMPONENTS:
-        forever = [c for c in components if is_recurring(c) and _runs_forever(c)]
+        forever = [c for c in components if is_recurring(c) and _runs_on(c, span_end)]
         if forever:
             horizon = _horizon(forever, now, until)
             decided = math.ceil(horizon.timestamp())
@@ -243,6 +243,14 @@ def _lower_limit(
 
 def _runs_forever(master: Component) -> bool:
     return any(not rule.get("COUNT") and not rule.get("UNTIL") for rule in property_values(master, "RRULE"))
+
+
+def _runs_on(master: Component, span_end: int | None) -> bool:
+    """A series kept up to a horizon: one without end, or a COUNT rule whose
+    last instance the span could not say (too many, or too sparse to walk to)."""
+    if _runs_forever(master):
+        return True
+    return span_end is None and any(rule.get("COUNT") for rule in property_values(master, "RRULE"))
 
 
 def _horizon(forever: Sequence[Component], now: datetime, until: datetime | None) -> datetime:

@@ -22,6 +22,8 @@ import recurring_ical_events
 from icalendar import Calendar
 from icalendar.cal import Component
 
+from caldav_sched.domain.rule_reach import without_barren_rules
+
 from .components import schedulable
 
 Key = date | datetime
@@ -121,7 +123,18 @@ def _master_only(cal: Calendar, master: Component) -> Calendar:
     for sub in cal.subcomponents:
         if sub.name == "VTIMEZONE":
             out.add_component(sub)
-    out.add_component(master)
+    out.add_component(without_barren_rules(master))
+    return out
+
+
+def _expandable(cal: Calendar) -> Calendar:
+    """``cal``, or a copy whose masters lack the rules that have no instance
+    besides DTSTART: dateutil would look for one until the year 9999."""
+    trimmed = [without_barren_rules(sub) if sub.get("RECURRENCE-ID") is None else sub for sub in cal.subcomponents]
+    if all(new is old for new, old in zip(trimmed, cal.subcomponents)):
+        return cal
+    out = cal.copy()
+    out.subcomponents = trimmed
     return out
 
 
@@ -159,7 +172,7 @@ def has_instance_after(cal: Calendar, when: datetime) -> bool:
     (anchors 6.7 #46); an unbounded RRULE always has one.
     """
     try:
-        occurrences = recurring_ical_events.of(cal).after(when)
+        occurrences = recurring_ical_events.of(_expandable(cal)).after(when)
         return next(iter(occurrences), None) is not None
     except Exception:  # noqa: BLE001 - unreadable recurrence: assume it still matters
         return True
