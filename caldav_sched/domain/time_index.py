@@ -22,7 +22,8 @@ of short ones can start :data:`LONG` before the range instead of at the
 beginning of time.
 
 A series without end is kept up to a horizon, half a year past the later
-of now and its start; a series that began more than half a year ago is kept
+of now and its start (so is a COUNT series whose last instance the stored
+span could not tell: too many, or too sparse to walk to); a series that began more than half a year ago is kept
 from half a year back (CalendarServer's expand-ahead window and lower
 limit).  A query that ends later, or starts earlier, has the object parsed
 and kept that far (``time_index(..., until=..., since=...)``).  The

@@ -2,7 +2,7 @@
 
 Layer: domain (pure).  Imports only the standard library, ``icalendar``,
 ``recurring_ical_events``, ``dateutil`` (a dependency of both) and its
-domain siblings ``ical`` and ``plain_rules``; never
+domain siblings ``ical``, ``plain_rules`` and ``rule_reach``; never
 aiohttp, sqlite, or anything from ``caldav_sched.dav``/``store``/``services``.
 
 This module owns two things:
@@ -13,7 +13,9 @@ This module owns two things:
   RRULE/RDATE/EXDATE is delegated to ``recurring_ical_events``, or for a
   plain event series to dateutil directly (``domain.plain_rules``, held to
   the library by tests); this module only decides which instances belong
-  to the master and which to overrides.
+  to the master and which to overrides.  Rules with no instance besides
+  DTSTART are dropped before expanding (``domain.rule_reach``): dateutil
+  would look for one until the year 9999.
   The time-range *predicates* of RFC 4791 9.9 live in ``domain.query``.
 * :func:`object_span`: the UTC interval stored with each calendar object
   resource so that a time-range query is an index scan followed by an exact

@@ -5,7 +5,8 @@ are compared as instants, never as strings: a RECURRENCE-ID written in UTC
 names the same instance as one written with the series' TZID (sabre/vobject
 #358), and an all-day series is keyed by date whatever form the
 RECURRENCE-ID takes (Zimbra zm-mailbox #441).  Recurrence expansion is left
-to ``recurring_ical_events``.
+to ``recurring_ical_events``, without the rules that have no instance
+besides DTSTART (``domain.rule_reach``), which it would walk to the year 9999.
 
 A key is an aware UTC ``datetime`` for timed series, a ``date`` for all-day
 series, and None for the master component.  Floating times are read in the
