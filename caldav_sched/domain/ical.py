@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import icalendar
 
+from caldav_sched.domain.rule_reach import barren_rules
 from caldav_sched.errors import CaldavSchedError, InvalidCalendarData
 
 PRODID = "-//caldav_sched//caldav_sched//EN"
@@ -331,7 +332,28 @@ def _check_resource(cal: icalendar.Calendar) -> tuple[str, str]:
                 f"an RRULE of a {component.name} with an INTERVAL below 1"
                 " (RFC 5545 3.3.10: a positive integer)"
             )
+    problem = zone_rule_problem(cal)
+    if problem:
+        raise InvalidCalendarData(problem)
     return uids.pop(), kind
+
+
+def zone_rule_problem(cal: icalendar.Calendar) -> str | None:
+    """What is wrong with an RRULE of a time zone observance that never
+    recurs, or None.
+
+    An event's such rule is read as DTSTART alone (``rule_reach``); a zone's
+    is consulted by the zone object icalendar builds, which dateutil walks to
+    the year 9999 on every conversion: refused like a malformed rule.
+    """
+    for zone in cal.walk("VTIMEZONE"):
+        for observance in zone.subcomponents:
+            if barren_rules(observance):
+                return (
+                    f"an RRULE of {zone.get('TZID')} {observance.name} that has no onset"
+                    " after its DTSTART (RFC 5545 3.6.5)"
+                )
+    return None
 
 
 def has_valid_intervals(component: icalendar.Component) -> bool:

@@ -22,7 +22,8 @@ of short ones can start :data:`LONG` before the range instead of at the
 beginning of time.
 
 A series without end is kept up to a horizon, half a year past the later
-of now and its start; a series that began more than half a year ago is kept
+of now and its start (so is a COUNT series whose last instance the stored
+span could not tell: too many, or too sparse to walk to); a series that began more than half a year ago is kept
 from half a year back (CalendarServer's expand-ahead window and lower
 limit).  A query that ends later, or starts earlier, has the object parsed
 and kept that far (``time_index(..., until=..., since=...)``).  The
@@ -192,7 +193,7 @@ def _rows(
         for component in components:
             _add_freebusy(collector, component)
     elif name in RECURRING_COMPONENTS:
-        forever = [c for c in components if is_recurring(c) and _runs_forever(c)]
+        forever = [c for c in components if is_recurring(c) and _runs_on(c, span_end)]
         if forever:
             horizon = _horizon(forever, now, until)
             decided = math.ceil(horizon.timestamp())
@@ -243,6 +244,14 @@ def _lower_limit(
 
 def _runs_forever(master: Component) -> bool:
     return any(not rule.get("COUNT") and not rule.get("UNTIL") for rule in property_values(master, "RRULE"))
+
+
+def _runs_on(master: Component, span_end: int | None) -> bool:
+    """A series kept up to a horizon: one without end, or a COUNT rule whose
+    last instance the span could not say (too many, or too sparse to walk to)."""
+    if _runs_forever(master):
+        return True
+    return span_end is None and any(rule.get("COUNT") for rule in property_values(master, "RRULE"))
 
 
 def _horizon(forever: Sequence[Component], now: datetime, until: datetime | None) -> datetime:

@@ -2,7 +2,7 @@
 
 Layer: domain (pure).  Imports only the standard library, ``icalendar``,
 ``recurring_ical_events``, ``dateutil`` (a dependency of both) and its
-domain siblings ``ical`` and ``plain_rules``; never
+domain siblings ``ical``, ``plain_rules`` and ``rule_reach``; never
 aiohttp, sqlite, or anything from ``caldav_sched.dav``/``store``/``services``.
 
 This module owns two things:
@@ -13,7 +13,9 @@ This module owns two things:
   RRULE/RDATE/EXDATE is delegated to ``recurring_ical_events``, or for a
   plain event series to dateutil directly (``domain.plain_rules``, held to
   the library by tests); this module only decides which instances belong
-  to the master and which to overrides.
+  to the master and which to overrides.  Rules with no instance besides
+  DTSTART are dropped before expanding (``domain.rule_reach``): dateutil
+  would look for one until the year 9999.
   The time-range *predicates* of RFC 4791 9.9 live in ``domain.query``.
 * :func:`object_span`: the UTC interval stored with each calendar object
   resource so that a time-range query is an index scan followed by an exact
@@ -39,6 +41,7 @@ from icalendar.prop import vBroken
 
 from caldav_sched.domain.ical import has_valid_intervals
 from caldav_sched.domain.plain_rules import cheaper_rule, plain_occurrences
+from caldav_sched.domain.rule_reach import rule_recurs, without_barren_rules
 
 UTC = timezone.utc
 
@@ -62,8 +65,14 @@ _WINDOW_SLACK = timedelta(days=2)
 # or free-busy output past this size would not be useful to any client.
 MAX_INSTANCES = 20_000
 
-# COUNT rules are expanded to find their last instance, up to this many.
+# COUNT rules are expanded to find their last instance, up to this many,
+# and no further than this many periods of the rule from DTSTART: a sparse
+# rule (29 February on a Monday) would otherwise be walked for millennia.
 _COUNT_EXPANSION_CAP = 5_000
+_PERIOD_DAYS = {
+    "SECONDLY": 1 / 86400, "MINUTELY": 1 / 1440, "HOURLY": 1 / 24, "DAILY": 1, "WEEKLY": 7,
+    "MONTHLY": 31, "YEARLY": 366,
+}
 
 # Margins for the stored span, in seconds: one second turns the RFC's
 # inclusive comparisons into the index's strict ones; one hour absorbs
@@ -335,6 +344,9 @@ class Series:
             # Stored before PUT refused them: such a rule has no next instance
             # (dateutil's walk would not end); the master stands alone.
             raise ValueError("an RRULE with an INTERVAL below 1")
+        # A rule with no instance besides DTSTART adds nothing to the set
+        # (RFC 5545 3.8.5.3), and dateutil would look for one until the year 9999.
+        master = without_barren_rules(master)
         start = (lo if lo is not None else _earliest_start(master)) - _WINDOW_SLACK
         if hi is not None and not _is_dense(master):
             plain = plain_occurrences(master, start, hi + _WINDOW_SLACK)
@@ -625,6 +637,8 @@ def _last_rule_start(master: Component, start: Value) -> float:
             # A DATE UNTIL admits instances during that whole day.
             bound = to_utc(value + timedelta(days=1) if is_date(value) else value).timestamp()
             latest = max(latest, bound + (FLOATING_SLACK.total_seconds() if is_floating(value) else 0.0))
+        elif not rule_recurs(rule, start):
+            continue  # DTSTART alone, already in the extent
         elif rule.get("COUNT"):
             latest = max(latest, _last_counted_start(rule, start))
         else:
@@ -633,15 +647,30 @@ def _last_rule_start(master: Component, start: Value) -> float:
 
 
 def _last_counted_start(rule: object, start: Value) -> float:
+    """The last start of a COUNT rule that has instances besides DTSTART (+inf: too far to say)."""
     try:
         anchor = datetime.combine(start, time(0)) if is_date(start) else start
         text = rule.to_ical().decode()  # type: ignore[attr-defined]
-        starts = list(itertools.islice(rrulestr(text, dtstart=anchor), _COUNT_EXPANSION_CAP + 1))
+        reach = anchor + _periods(rule, _COUNT_EXPANSION_CAP)
+        starts = []
+        # The rule has later instances, so the walk meets one past ``reach`` soon.
+        for moment in rrulestr(text, dtstart=anchor):
+            if moment > reach or len(starts) == _COUNT_EXPANSION_CAP:
+                return math.inf  # a rule this long or this sparse may run on: stay open
+            starts.append(moment)
     except Exception:  # noqa: BLE001
         return math.inf  # a rule we cannot expand may run on: stay open
-    if not starts or len(starts) > _COUNT_EXPANSION_CAP:
+    if not starts:
         return math.inf
     return max(to_utc(s).timestamp() for s in starts)
+
+
+def _periods(rule: object, count: int) -> timedelta:
+    """About ``count`` periods of the rule (INTERVAL times its frequency), at least."""
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()  # type: ignore[attr-defined]
+    interval = int((rule.get("INTERVAL") or [1])[0] or 1)  # type: ignore[attr-defined]
+    days = min(count * interval * _PERIOD_DAYS.get(freq, 366), 3_000_000)
+    return timedelta(days=days)
 
 
 # A rule that repeats at most daily and names no hours, minutes or seconds
@@ -685,13 +714,24 @@ def exceeds_instances_per_year(cal: Calendar, limit: int) -> bool:
 
 
 def _more_in_first_year(rule: object, start: Value, limit: int) -> bool:
+    if not rule_recurs(rule, start):  # type: ignore[arg-type]
+        return False  # DTSTART alone
     try:
         anchor = datetime.combine(start, time(0)) if is_date(start) else start
         text = rule.to_ical().decode()  # type: ignore[attr-defined]
-        starts = list(itertools.islice(rrulestr(text, dtstart=anchor), limit + 1))
+        first = None
+        seen = 0
+        # The rule has later instances, so the walk meets one past the year soon.
+        for moment in rrulestr(text, dtstart=anchor):
+            first = moment if first is None else first
+            if moment - first >= _YEAR:
+                return False
+            seen += 1
+            if seen > limit:
+                return True
     except Exception:  # noqa: BLE001
         return False
-    return len(starts) > limit and starts[limit] - starts[0] < _YEAR
+    return False
 
 
 def _undated_todo_extent(todo: Component) -> _Extent:

@@ -233,6 +233,7 @@ ODD_VALUES = st.one_of(
         "99991231T235959Z", "00000000", "20260105TXXXXXXZ", "P", "PT", "-P1Y2M", "P9999999999W",
         "-1", "x", "1e9", "99999999999999999999999", "0x10", "NaN", "FREQ=", "FREQ=SECONDLY",
         "FREQ=WEEKLY;COUNT=x", "FREQ=DAILY;UNTIL=2026", "FREQ=MONTHLY;BYDAY=99MO", "FREQ=YEARLY;BYMONTH=13",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",  # no instance at all
         "mailto:", "mailto:a@", "mailto:@b", "mailto:a b@c", "mailto:a@b\r\nBcc: x@y",
         "mailto:<x>@y", "http://x/", "urn:uuid:1", "mailto:" + "a" * 300 + "@example.com",
         "\u2028", "\ufeff", "\U0001f600", "\ud7ff", "é" * 40,

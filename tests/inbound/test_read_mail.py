@@ -321,6 +321,39 @@ def test_a_rule_that_never_moves_is_skipped_with_its_reason():
     assert any("INTERVAL below 1" in note for note in result.problems)
 
 
+def test_a_zone_whose_rule_never_recurs_is_skipped_with_its_reason():
+    """Every conversion in such a zone would walk its rule to the year 9999."""
+    zone = (
+        "BEGIN:VTIMEZONE\r\nTZID:Odd/Zone\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n"
+        "DTSTART:19701025T030000\r\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+    )
+    odd = calendar("odd", method="REQUEST").replace("BEGIN:VEVENT", zone + "BEGIN:VEVENT", 1)
+    result = read_mail(mail(leaf(odd), leaf(calendar("good"))))
+    assert [str(p.calendar.walk("VEVENT")[0]["UID"]) for p in result.parts] == ["good"]
+    assert any("no onset" in note for note in result.problems)
+
+
+def test_an_event_whose_rule_has_no_instance_is_read_and_indexed_promptly():
+    """Valid iCalendar (the series is DTSTART alone): kept, and cheap to index."""
+    import threading
+    from datetime import datetime, timezone
+
+    from caldav_sched.domain.time_index import time_index
+
+    odd = calendar("odd", method="REQUEST", extra="DTSTART:20270105T100000Z\r\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")
+    result = read_mail(mail(leaf(odd)))
+    (part,) = result.parts
+    rows: list = []
+    worker = threading.Thread(
+        target=lambda: rows.extend(time_index(part.calendar, datetime(2026, 12, 7, tzinfo=timezone.utc)).rows),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(3.0)
+    assert not worker.is_alive()
+    assert len(rows) == 1
+
+
 @pytest.mark.parametrize("body", [
     b"no calendar here",
     b"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n",  # cut short

@@ -5,7 +5,8 @@ are compared as instants, never as strings: a RECURRENCE-ID written in UTC
 names the same instance as one written with the series' TZID (sabre/vobject
 #358), and an all-day series is keyed by date whatever form the
 RECURRENCE-ID takes (Zimbra zm-mailbox #441).  Recurrence expansion is left
-to ``recurring_ical_events``.
+to ``recurring_ical_events``, without the rules that have no instance
+besides DTSTART (``domain.rule_reach``), which it would walk to the year 9999.
 
 A key is an aware UTC ``datetime`` for timed series, a ``date`` for all-day
 series, and None for the master component.  Floating times are read in the
@@ -21,6 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import recurring_ical_events
 from icalendar import Calendar
 from icalendar.cal import Component
+
+from caldav_sched.domain.rule_reach import without_barren_rules
 
 from .components import schedulable
 
@@ -121,7 +124,18 @@ def _master_only(cal: Calendar, master: Component) -> Calendar:
     for sub in cal.subcomponents:
         if sub.name == "VTIMEZONE":
             out.add_component(sub)
-    out.add_component(master)
+    out.add_component(without_barren_rules(master))
+    return out
+
+
+def _expandable(cal: Calendar) -> Calendar:
+    """``cal``, or a copy whose masters lack the rules that have no instance
+    besides DTSTART: dateutil would look for one until the year 9999."""
+    trimmed = [without_barren_rules(sub) if sub.get("RECURRENCE-ID") is None else sub for sub in cal.subcomponents]
+    if all(new is old for new, old in zip(trimmed, cal.subcomponents)):
+        return cal
+    out = cal.copy()
+    out.subcomponents = trimmed
     return out
 
 
@@ -159,7 +173,7 @@ def has_instance_after(cal: Calendar, when: datetime) -> bool:
     (anchors 6.7 #46); an unbounded RRULE always has one.
     """
     try:
-        occurrences = recurring_ical_events.of(cal).after(when)
+        occurrences = recurring_ical_events.of(_expandable(cal)).after(when)
         return next(iter(occurrences), None) is not None
     except Exception:  # noqa: BLE001 - unreadable recurrence: assume it still matters
         return True

@@ -25,7 +25,7 @@ from email.message import Message
 
 import icalendar
 
-from caldav_sched.domain.ical import has_valid_intervals, parse_calendar
+from caldav_sched.domain.ical import has_valid_intervals, parse_calendar, zone_rule_problem
 
 from .model import CalendarPart
 
@@ -170,6 +170,11 @@ def _parse(block: str, label: str, problems: list[str]) -> icalendar.Calendar | 
     if not all(has_valid_intervals(c) for c in calendar.walk()):
         # dateutil would walk such a rule forever: refused as a PUT is.
         problems.append(f"{label}: a recurrence rule with an INTERVAL below 1 (RFC 5545 3.3.10); skipped")
+        return None
+    zone_problem = zone_rule_problem(calendar)
+    if zone_problem:
+        # Every conversion in that zone would walk the rule to the year 9999: refused as a PUT is.
+        problems.append(f"{label}: {zone_problem[:200]}; skipped")
         return None
     if not any(c.name in _ITEMS for c in calendar.subcomponents):
         problems.append(f"{label}: calendar holds no event, task, journal or free-busy")
