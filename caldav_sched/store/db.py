@@ -67,7 +67,7 @@ async def in_thread(conn: Connection, work: Callable[..., T], *args: Any, **kwar
     if isinstance(conn, ThreadConnection):
         return work(conn.raw, *args, **kwargs)
     run_blocking = getattr(conn, "run_blocking", None)
-    if run_blocking is not None:  # PostgreSQL (store.postgresql): its own thread
+    if run_blocking is not None:  # PostgreSQL (store.postgresql): in a greenlet on the loop
         return cast(T, await run_blocking(work, *args, **kwargs))
     return await conn._execute(_call, conn, work, args, kwargs)
 
@@ -112,8 +112,7 @@ class ThreadCursor:
     """aiosqlite's cursor interface over a cursor whose rows are already at hand.
 
     For ``ThreadConnection`` (a sqlite3 cursor in the writer's thread) and
-    for PostgreSQL's connections (a result fetched in the connection's
-    thread, ``store.postgresql``).
+    for PostgreSQL's connections (a result already fetched, ``store.postgresql``).
     """
 
     __slots__ = ("_cursor",)

@@ -89,6 +89,10 @@ _CONNECTION_ERRORS = (
 # Prepared statements kept per connection: every statement of the store fits.
 _STATEMENT_CACHE = 1024
 
+# How long to wait for a connection (seconds): a request waiting on a database
+# that does not answer gets its 503 after this long, not after a minute.
+CONNECT_TIMEOUT = 10.0
+
 
 # -- statements --------------------------------------------------------------------------
 
@@ -255,7 +259,7 @@ class _Link:
         extra = {"password": self._password} if self._password is not None else {}
         try:
             return await asyncpg.connect(
-                self._url, statement_cache_size=_STATEMENT_CACHE, **extra
+                self._url, statement_cache_size=_STATEMENT_CACHE, timeout=CONNECT_TIMEOUT, **extra
             )
         except (asyncpg.PostgresError, *_CONNECTION_ERRORS, ValueError) as exc:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_one_line(exc)}") from exc
@@ -560,7 +564,7 @@ class PgDatabase:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.url, **extra)
+                conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, **extra)
                 gone = asyncio.Event()
                 conn.add_termination_listener(lambda _conn: gone.set())
                 await conn.add_listener(JOBS_CHANNEL, lambda *_: wake())
