@@ -138,4 +138,8 @@ async def copy_installation(source: Any, target: Any, progress: Progress | None 
             progress(table, 0, 0)
     if postgresql.is_postgresql(target):
         await target.run(postgresql.restart_identities, [t for t, k in TABLES if k == "id"])
+        # The planner's statistics of the filled tables, at once: until
+        # autovacuum gathers them, it may plan lookups by key as scans of
+        # what it takes for small tables.
+        await target.run(lambda raw: raw.execute("ANALYZE"))
     return totals
