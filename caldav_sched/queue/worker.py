@@ -188,7 +188,9 @@ class WorkerPool:
     async def run_one(self) -> bool:
         """Claim and run one due job; False when none is due."""
         now = self.services.clock.now()
-        async with self.services.db.transaction() as conn:
+        # The claim locks the row it takes: it need not wait for writes to
+        # calendars (on PostgreSQL; SQLite has one writer for everything).
+        async with self.services.db.transaction(row_locked=True) as conn:
             job = await job_store.claim_next(
                 conn,
                 worker=self.name,

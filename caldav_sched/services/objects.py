@@ -261,7 +261,7 @@ async def _put_unscheduled(
             raise UidInUse(exc.name) from exc
         return PutOutcome(created=current is None, etag=etag, schedule_tag=schedule_tag)
 
-    return await services.db.write(work)
+    return await services.db.write(work, collection=collection.id)
 
 
 async def _enqueue(
@@ -317,7 +317,10 @@ async def delete_object(
             await object_store.delete_object(conn, collection.id, name)
             return await _enqueue(conn, services, plan, user, collection, services.timestamp())
 
-        jobs = await services.db.in_writer(work)
+        # Nobody to tell: the delete writes this collection's rows only.
+        jobs = await services.db.in_writer(
+            work, collection=collection.id if plan is None else None
+        )
         if jobs is None:
             continue
         if jobs:

@@ -274,8 +274,14 @@ class Database:
         return self._writer
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """One write transaction; commits on success, rolls back on any error."""
+    async def transaction(
+        self, *, collection: int | None = None, row_locked: bool = False
+    ) -> AsyncIterator[Connection]:
+        """One write transaction; commits on success, rolls back on any error.
+
+        *collection* and *row_locked* say how little the write touches (see
+        ``write``; PostgreSQL's ``transaction``): one writer takes them all here.
+        """
         async with self._write_lock:
             conn = self.writer
             try:
@@ -295,18 +301,24 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(
+        self, work: Callable[[sqlite3.Connection], T], *, collection: int | None = None
+    ) -> T:
         """Run ``work`` as one write transaction in the writer's thread.
 
         ``work`` is plain, blocking sqlite3 code (the store's ``*_blocking``
         functions) and must not touch the event loop; it commits when it
         returns and rolls back when it raises, and its result or exception
-        comes back here.
+        comes back here.  *collection* says the write touches that
+        collection's rows only (PostgreSQL lets such writes to different
+        collections run side by side); here one writer takes every write.
         """
         async with self._write_lock:
             return await in_thread(self.writer, _transaction, work)
 
-    async def in_writer(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+    async def in_writer(
+        self, work: Callable[[Connection], Awaitable[T]], *, collection: int | None = None
+    ) -> T:
         """Run the async store code ``work(conn)`` as one write transaction in the writer's thread.
 
         ``work`` awaits nothing but the connection it is given (store

@@ -21,12 +21,20 @@ services never learn which database runs:
   in handing the interpreter lock back and forth than the statement did.
 
 Writes keep SQLite's semantics across processes and machines: each write
-transaction first takes one transaction-level advisory lock, so writes to
-the database are serialised as they are on SQLite's single writer (short,
-never awaiting anything but their own statements).  That keeps every
-read-check-write of the services (If-Match, UID conflicts, an applied reply)
-and the per-collection modification sequences strictly ordered under
-writers on several instances.  A write, once begun, runs to its end even if
+transaction first takes a transaction-level advisory lock, so writes are
+serialised as they are on SQLite's single writer (short, never awaiting
+anything but their own statements).  That keeps every read-check-write of
+the services (If-Match, UID conflicts, an applied reply) and the
+per-collection modification sequences strictly ordered under writers on
+several instances.  A write that says it touches one collection only (a
+PUT or DELETE with nobody to schedule) takes the database's lock shared
+and that collection's lock exclusively: writes to different collections
+then run side by side on different instances, and still wait for any
+write that takes the whole database (scheduling, MOVE, settling a job,
+user administration), which takes the database's lock exclusively.  A
+job's claim, whose one statement locks the row it takes, needs only the
+database's lock shared.  Every write takes the database's lock first, so
+two writes never wait for each other in a circle.  A write, once begun, runs to its end even if
 the request that asked for it goes away (as a write in a thread of its own
 would): a half-done transaction is never left on the writer.  Readers run
 beside the writer on connections of their own, in autocommit, each
@@ -67,6 +75,9 @@ DIALECT = "postgresql"
 # one migrations take, and the channel new jobs are announced on.
 WRITE_LOCK_KEY = 0x6361_6C64_6176_0001
 MIGRATE_LOCK_KEY = 0x6361_6C64_6176_0002
+# A collection's write lock: (this, the collection's id) in the two-key space
+# of advisory locks, which does not overlap the one-key space above.
+COLLECTION_LOCK_CLASS = 0x6361_6C64
 JOBS_CHANNEL = "caldav_sched_jobs"
 
 # Tables whose rows have a generated ``id``: an INSERT into one returns it.
@@ -376,8 +387,21 @@ class _Transaction(PgConnection):
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 
 
-def _transaction(raw: PgRaw, work: Callable[[PgRaw], T]) -> T:
-    raw.execute(_BEGIN)
+def begin(collection: int | None = None, *, row_locked: bool = False) -> str:
+    """BEGIN with the locks of a write to the whole database, to one collection,
+    or (*row_locked*) of one whose statements lock the rows they change."""
+    if row_locked:
+        return f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK_KEY})"
+    if collection is None:
+        return _BEGIN
+    return (
+        f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK_KEY});"
+        f" SELECT pg_advisory_xact_lock({COLLECTION_LOCK_CLASS}, {int(collection) % 2**31})"
+    )
+
+
+def _transaction(raw: PgRaw, work: Callable[[PgRaw], T], collection: int | None = None) -> T:
+    raw.execute(begin(collection))
     try:
         result = work(raw)
     except BaseException:
@@ -489,14 +513,24 @@ class PgDatabase:
         return PgConnection(self._writer_link())
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgConnection]:
-        """One write transaction; commits on success, rolls back on any error."""
+    async def transaction(
+        self, *, collection: int | None = None, row_locked: bool = False
+    ) -> AsyncIterator[PgConnection]:
+        """One write transaction; commits on success, rolls back on any error.
+
+        With *collection*: one that writes that collection's rows only; with
+        *row_locked*: one whose statements lock the rows they change (a job
+        claimed with SKIP LOCKED), which waits only for writes to the whole
+        database.
+        """
         async with self._write_lock:
             link = self._writer_link()
             async with link.lock:
                 conn = await link.connection()
                 try:
-                    await _to_the_end(_execute(conn, _BEGIN, ()))
+                    await _to_the_end(
+                        _execute(conn, begin(collection, row_locked=row_locked), ())
+                    )
                 except asyncio.CancelledError:
                     link.drop()  # the BEGIN may have run: the server ends it
                     raise
@@ -517,14 +551,18 @@ class PgDatabase:
                         link.drop()
                         raise (link.lost(exc) or exc) from exc
 
-    async def write(self, work: Callable[[Any], T]) -> T:
-        """Run sqlite3-style ``work(raw)`` as one write transaction."""
-        return await _to_the_end(self._write(_transaction, work))
+    async def write(self, work: Callable[[Any], T], *, collection: int | None = None) -> T:
+        """Run sqlite3-style ``work(raw)`` as one write transaction; with
+        *collection*, one that writes that collection's rows only."""
+        return await _to_the_end(self._write(_transaction, work, collection))
 
-    async def in_writer(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        """Run the async store code ``work(conn)`` as one write transaction."""
+    async def in_writer(
+        self, work: Callable[[Any], Awaitable[T]], *, collection: int | None = None
+    ) -> T:
+        """Run the async store code ``work(conn)`` as one write transaction
+        (with *collection*: one that writes that collection's rows only)."""
         return await _to_the_end(
-            self._write(_transaction, lambda raw: _run_to_end(work, raw))
+            self._write(_transaction, lambda raw: _run_to_end(work, raw), collection)
         )
 
     async def _write(self, work: Callable[..., T], *args: Any) -> T:
