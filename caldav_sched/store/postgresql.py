@@ -373,14 +373,23 @@ class _Transaction(PgConnection):
         super().__init__(link)
         self._conn = conn
 
+    async def _statement(self, sql: str, parameters: tuple) -> PgCursor:
+        try:
+            return await _execute(self._conn, sql, parameters)
+        except _CONNECTION_ERRORS as exc:
+            raise (self._link.lost(exc) or exc) from exc
+
     async def _execute(self, sql: str, parameters: tuple) -> ThreadCursor:
-        return ThreadCursor(await _execute(self._conn, sql, parameters))
+        return ThreadCursor(await self._statement(sql, parameters))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
-        return (await _execute(self._conn, sql, tuple(parameters))).fetchall()
+        return (await self._statement(sql, tuple(parameters))).fetchall()
 
     async def run_blocking(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await run_blocking(work, PgRaw(self._conn), *args, **kwargs)
+        try:
+            return await run_blocking(work, PgRaw(self._conn), *args, **kwargs)
+        except _CONNECTION_ERRORS as exc:
+            raise (self._link.lost(exc) or exc) from exc
 
 
 # BEGIN and the write lock in one round trip (the simple protocol takes both).
