@@ -60,7 +60,7 @@ _ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
 def without_barren_rules(component: Component) -> Component:
     """``component``, or a shallow copy without the RRULEs that have no
     instance besides DTSTART (or that this server does not expand)."""
-    rules = _raw_rules(component)
+    rules = raw_rules(component)
     start = _start(component)
     if not rules or start is None:
         return component
@@ -68,9 +68,14 @@ def without_barren_rules(component: Component) -> Component:
             or rule_recurs(rule, start)]
     if len(kept) == len(rules):
         return component
+    return with_rules(component, kept)
+
+
+def with_rules(component: Component, rules: list) -> Component:
+    """A shallow copy of ``component`` whose RRULEs are ``rules``."""
     copy = component.copy()
     copy.pop("RRULE")
-    for rule in kept:
+    for rule in rules:
         copy.add("RRULE", rule)
     return copy
 
@@ -80,7 +85,7 @@ def barren_rules(component: Component) -> list[vRecur]:
     start = _start(component)
     if start is None:
         return []
-    return [rule for rule in _raw_rules(component)
+    return [rule for rule in raw_rules(component)
             if isinstance(rule, vRecur) and not rule_recurs(rule, start)]
 
 
@@ -261,7 +266,8 @@ def _filtered_days(parsed: rrule) -> Iterable[datetime]:
 # -- reading the component ---------------------------------------------------------
 
 
-def _raw_rules(component: Component) -> list:
+def raw_rules(component: Component) -> list:
+    """The RRULE values of ``component`` as parsed, unreadable ones included."""
     value = component.get("RRULE")
     if value is None:
         return []

@@ -41,7 +41,7 @@ from icalendar.prop import vBroken
 
 from caldav_sched.domain.ical import has_valid_intervals
 from caldav_sched.domain.plain_rules import cheaper_rule, plain_occurrences
-from caldav_sched.domain.rule_reach import rule_recurs, without_barren_rules
+from caldav_sched.domain.rule_reach import raw_rules, rule_recurs, with_rules, without_barren_rules
 
 UTC = timezone.utc
 
@@ -431,23 +431,12 @@ def _with_cheaper_rules(master: Component) -> Component:
     """``master``, or a shallow copy whose rules are ``plain_rules.cheaper_rule``'s
     (a birthday from 1950 cost 7 ms to expand to today as a yearly rule)."""
     rules = property_values(master, "RRULE")
-    if not rules or len(rules) != len(_raw_rules(master)):
+    if not rules or len(rules) != len(raw_rules(master)):
         return master
     rewritten = [cheaper_rule(rule) for rule in rules]
     if all(new is old for new, old in zip(rewritten, rules)):
         return master
-    copy = master.copy()
-    copy.pop("RRULE")
-    for rule in rewritten:
-        copy.add("RRULE", rule)
-    return copy
-
-
-def _raw_rules(component: Component) -> list:
-    value = component.get("RRULE")
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    return with_rules(master, rewritten)
 
 
 def _is_dense(master: Component) -> bool:
