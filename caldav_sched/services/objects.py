@@ -238,7 +238,9 @@ async def _put_unscheduled(
     now = services.timestamp()
 
     def work(raw: sqlite3.Connection) -> PutOutcome | None:
-        current = object_store.get_object_blocking(raw, collection.id, name)
+        current, uid_holder = object_store.get_object_and_uid_holder_blocking(
+            raw, collection.id, name, obj.uid
+        )
         _check_preconditions(preconditions, current)
         if current is not None and current.uid == obj.uid and _mentions_attendees(current.data):
             return None
@@ -256,6 +258,7 @@ async def _put_unscheduled(
                 modified_at=now,
                 schedule_tag=schedule_tag,
                 replaces=current is not None,
+                uid_holder=uid_holder,
             )
         except UidConflict as exc:
             raise UidInUse(exc.name) from exc

@@ -99,6 +99,9 @@ _META = (
 )
 _META_COUNT = 10
 
+#: ``write_object_blocking``'s default: the UID's holder is looked up there.
+LOOK_UP = object()
+
 
 async def _fetch(conn: Connection, sql: str, args: Sequence[object]) -> Iterable[sqlite3.Row]:
     """Run a query and fetch every row in one trip to the connection's thread."""
@@ -129,6 +132,21 @@ def get_object_blocking(
     """``get_object`` for code already in a connection's thread (``Database.write``)."""
     row = raw.execute(_get_object_sql(with_data), (collection_id, name)).fetchone()
     return _row(row, with_data) if row else None
+
+
+def get_object_and_uid_holder_blocking(
+    raw: sqlite3.Connection, collection_id: int, name: str, uid: str
+) -> tuple[ObjectRow | None, str | None]:
+    """The object at *name* (with its data) and the name of the object of the
+    collection that has *uid*, if any, in one statement (a write's first read)."""
+    row = raw.execute(
+        f"SELECT {_META}, o.data, (SELECT h.name FROM objects h"
+        "  WHERE h.collection_id = ? AND h.uid = ?) AS uid_holder"
+        " FROM (SELECT 1) AS one LEFT JOIN objects o ON o.collection_id = ? AND o.name = ?",
+        (collection_id, uid, collection_id, name),
+    ).fetchone()
+    current = _row(row, True) if row[0] is not None else None
+    return current, row[_META_COUNT + 1]
 
 
 def _get_object_sql(with_data: bool) -> str:
@@ -639,6 +657,7 @@ def write_object_blocking(
     modified_at: str,
     schedule_tag: str | None = None,
     replaces: bool = True,
+    uid_holder: str | None | object = LOOK_UP,
 ) -> int:
     """``write_object`` inside the caller's transaction, in the connection's thread.
 
@@ -646,14 +665,17 @@ def write_object_blocking(
     given on every write: a write that left it out would make queries parse
     the object.  ``replaces=False`` says the caller found no object of that
     name earlier in this transaction: the new row has no time rows to take
-    away.  Raises UidConflict when another resource of the collection has
-    the UID.
+    away.  ``uid_holder`` is the name of the object that has the UID, when
+    the caller read it earlier in this transaction (None: no object has it).
+    Raises UidConflict when another resource of the collection has the UID.
     """
-    holder = raw.execute(
-        "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
-    ).fetchone()
-    if holder is not None and holder[0] != name:
-        raise UidConflict(holder[0])
+    if uid_holder is LOOK_UP:
+        found = raw.execute(
+            "SELECT name FROM objects WHERE collection_id = ? AND uid = ?", (collection_id, uid)
+        ).fetchone()
+        uid_holder = found[0] if found is not None else None
+    if uid_holder is not None and uid_holder != name:
+        raise UidConflict(str(uid_holder))
     modseq = next_modseq_blocking(raw, collection_id)
     object_id = raw.execute(
         "INSERT INTO objects (collection_id, name, uid, component, etag, schedule_tag, data,"
