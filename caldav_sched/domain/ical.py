@@ -21,6 +21,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import icalendar
 
@@ -292,6 +293,10 @@ def _parse_text(text: str) -> icalendar.Calendar:
     return cal
 
 
+# The properties that place a component in time: a DATE or a DATE-TIME each.
+_WHEN_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
+
+
 def _check_resource(cal: icalendar.Calendar) -> tuple[str, str]:
     """RFC 4791 section 4.1: one UID, one component type, at most one master."""
     for zone in cal.walk("VTIMEZONE"):
@@ -326,6 +331,14 @@ def _check_resource(cal: icalendar.Calendar) -> tuple[str, str]:
         for component in cal.subcomponents:
             if component.name == "VEVENT" and "DTSTART" not in component:
                 raise InvalidCalendarData("VEVENT without DTSTART")
+    for component in cal.subcomponents:
+        for name in _WHEN_PROPERTIES:
+            value = getattr(component.get(name), "dt", None)
+            if value is not None and not isinstance(value, date):
+                raise InvalidCalendarData(
+                    f"{name} of a {component.name} must be a DATE or DATE-TIME"
+                    " (RFC 5545 3.8.2), not a duration or a time"
+                )
     for component in cal.walk():
         if not has_valid_intervals(component):
             raise InvalidCalendarData(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caldav_sched.domain.ical import OBJECT_COMPONENTS
 from caldav_sched.services import Services
 from caldav_sched.services.errors import AlreadyExists, InvalidInput, NotAllowed
+from caldav_sched.services.names import is_storable_name
 from caldav_sched.store import collections as collection_store
 from caldav_sched.store.collections import CollectionRow
 from caldav_sched.store.errors import DuplicateName
@@ -18,7 +19,7 @@ COMPONENTS = OBJECT_COMPONENTS
 
 def check_calendar_name(path: str) -> None:
     """A calendar's path: one segment of the calendar home."""
-    if not path or len(path) > 255 or "/" in path or path in (".", ".."):
+    if not is_storable_name(path):
         raise InvalidInput(f"invalid calendar name {path!r}")
 
 

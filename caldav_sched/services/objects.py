@@ -32,6 +32,7 @@ from caldav_sched.services import Services
 from caldav_sched.services import scheduling
 from caldav_sched.services import users as user_service
 from caldav_sched.services.local_delivery import schedule_tag_for
+from caldav_sched.services.names import is_storable_name
 from caldav_sched.services.errors import (
     ComponentNotSupported,
     InvalidInput,
@@ -53,7 +54,6 @@ from caldav_sched.store.users import UserRow
 
 log = logging.getLogger("caldav_sched.objects")
 
-MAX_NAME_LENGTH = 255
 ATTEMPTS = 5
 
 
@@ -66,8 +66,8 @@ class PutOutcome:
 
 
 def check_name(name: str) -> None:
-    """A resource name this server stores (one path segment)."""
-    if not name or len(name) > MAX_NAME_LENGTH or "/" in name or name in (".", ".."):
+    """A resource name this server stores (``services.names``)."""
+    if not is_storable_name(name):
         raise InvalidInput(f"invalid resource name {name!r}")
 
 

@@ -150,8 +150,25 @@ class PgCursor:
         self._rows = []
 
 
+def _storable(parameters: tuple) -> tuple:
+    """The parameters, with any NUL in a text replaced by U+FFFD.
+
+    PostgreSQL's text cannot hold NUL, which SQLite's can: odd input that
+    gets this far (an address with a NUL looked up, a header quoted in a
+    refusal reason) is then stored and matched as the replacement
+    character, where it would otherwise fail the statement.
+    """
+    for value in parameters:
+        if value.__class__ is str and "\x00" in value:
+            return tuple(
+                v.replace("\x00", "\ufffd") if v.__class__ is str else v for v in parameters
+            )
+    return parameters
+
+
 async def _execute(conn: asyncpg.Connection, sql: str, parameters: tuple) -> PgCursor:
     text, returns_id, returns_rows = translate(sql)
+    parameters = _storable(parameters)
     if returns_rows:
         rows = await conn.fetch(text, *parameters)
         if returns_id:
@@ -212,7 +229,7 @@ class PgRaw:
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Iterable[Any]]) -> None:
         """One statement for many rows of parameters (asyncpg pipelines them)."""
-        rows = [tuple(p) for p in seq_of_parameters]
+        rows = [_storable(tuple(p)) for p in seq_of_parameters]
         if len(rows) == 1:  # most objects have one row: a plain statement costs less
             self.execute(sql, rows[0])
             return

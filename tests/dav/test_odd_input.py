@@ -109,6 +109,20 @@ async def test_a_control_character_in_a_name_still_gives_a_well_formed_answer(ht
     assert CAL + "odd%01name.ics" in hrefs
 
 
+async def test_a_nul_in_a_name_is_refused_on_every_backend(http):
+    # PostgreSQL's text cannot hold a NUL; SQLite's could: neither stores one.
+    assert (await put(http, event(), name="odd%00name.ics"))[0] == 400
+    assert (await put(http, event()))[0] == 201
+    for method in ("MOVE", "COPY"):
+        status, _, answer = await http.request(
+            method, CAL + "odd.ics", headers={"Destination": CAL + "%00.ics"}
+        )
+        assert status == 400, answer
+    status, _, answer = await http.request("MKCALENDAR", "/home/alice/calendar/bad%00name/")
+    assert status in (400, 403), answer
+    assert (await http.request("GET", CAL + "odd.ics"))[0] == 200
+
+
 def test_xml_text_replaces_what_xml_cannot_carry():
     assert xml_text("plain & <ok>\t\n\r") == "plain & <ok>\t\n\r"
     assert xml_text("a\x00b\x1fc\ud800d\ufffe") == "a\ufffdb\ufffdc\ufffdd\ufffd"
@@ -127,6 +141,9 @@ def test_xml_text_replaces_what_xml_cannot_carry():
     (event(extra="RRULE:FREQ=DAILY;INTERVAL=0\r\n"), "INTERVAL"),
     (event(extra="RRULE:FREQ=MONTHLY;INTERVAL=-2\r\n"), "INTERVAL"),
     (zoned(BERLIN.format(extra="").replace("RRULE:FREQ=YEARLY;", "RRULE:FREQ=YEARLY;INTERVAL=0;")), "INTERVAL"),
+    # A start or end that is a duration (or a time of day) places the event nowhere.
+    (event(start="P1D"), "DTSTART"),
+    (event(end="PT2H"), "DTEND"),
     # A zone observance that never recurs: the zone object would walk it to 9999 on every conversion.
     (zoned(BERLIN.format(extra="").replace("BYMONTH=10;BYDAY=-1SU", "BYMONTH=2;BYMONTHDAY=30")), "RRULE"),
 ])

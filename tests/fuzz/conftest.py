@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import BACKENDS
+
 
 class LogWatch(logging.Handler):
     """Collects the records a storm must never produce."""
@@ -52,3 +54,10 @@ def log_watch() -> Iterator[LogWatch]:
     finally:
         root.removeHandler(watch)
         root.setLevel(old_level)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every storm runs against both stores: PostgreSQL's driver checks the
+    type of every value it is given, so odd input meets it too."""
+    return str(request.param)

@@ -37,6 +37,9 @@ def vevent(*lines: str):
         (("DTSTART;VALUE=DATE:20251231", "DURATION:P2D"),
          "Wed 31 Dec 2025 - Thu 1 Jan 2026 (all day)"),
         (("SUMMARY:no start",), ""),
+        # Stored before a PUT refused them: a start that is a duration is no time to tell.
+        (("DTSTART:P1D",), ""),
+        (("DTSTART:P1D", "RRULE:FREQ=WEEKLY"), ""),
     ],
 )
 def test_describe_when(lines, expected):

@@ -86,7 +86,7 @@ def describe_when(comp: Component) -> str:
     if prop is None:
         prop = comp.get("RECURRENCE-ID")
     start = getattr(prop, "dt", None)
-    if start is None:
+    if not isinstance(start, date):  # none, or a duration or time a PUT refuses today
         return ""
     end = component_end(comp)
     if not isinstance(start, datetime):
@@ -134,7 +134,7 @@ def describe_recurrence(comp: Component) -> str | None:
     if isinstance(rule, list):  # several RRULEs (deprecated, but legal): too rare to describe
         return "; ".join(_raw(r) for r in rule)
     start = getattr(comp.get("DTSTART"), "dt", None)
-    words = _rule_words(rule, start)
+    words = _rule_words(rule, start if isinstance(start, date) else None)
     return words if words is not None else _raw(rule)
 
 
