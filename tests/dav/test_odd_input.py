@@ -49,7 +49,7 @@ async def stored(http, name: str = "odd.ics") -> str:
     ("SEQUENCE", "0", "x"),
 ])
 async def test_a_repeated_single_valued_property_keeps_the_first(http, name, first, second):
-    body = event().replace(f"\r\nSUMMARY:", f"\r\n{name}:{second}\r\nSUMMARY:") \
+    body = event().replace("\r\nSUMMARY:", f"\r\n{name}:{second}\r\nSUMMARY:") \
         if name != "SUMMARY" else event(extra=f"SUMMARY:{second}\r\n")
     if name in ("DTSTART", "UID"):
         body = event().replace(f"{name}:{first}\r\n", f"{name}:{first}\r\n{name}:{second}\r\n")
