@@ -115,9 +115,14 @@ def _recurs(text: str, start: datetime) -> bool:
     if not isinstance(parsed, rrule) or parsed._interval < 1:  # noqa: SLF001
         return True  # INTERVAL below 1 is refused and skipped elsewhere
     freq = parsed._freq  # noqa: SLF001
-    if freq in _CYCLE:
-        return _walk_finds_one(text, start, freq, parsed._interval)  # noqa: SLF001
-    return _days_and_times_meet(parsed, start)
+    try:
+        if freq in _CYCLE:
+            return _walk_finds_one(text, start, freq, parsed._interval)  # noqa: SLF001
+        return _days_and_times_meet(parsed, start)
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError):
+        # dateutil reads some values it cannot walk (BYMONTH=60): it fails
+        # at the first step, here as in every expansion after.
+        return True
 
 
 # -- YEARLY, MONTHLY, WEEKLY: one whole period, walked ---------------------------

@@ -188,7 +188,7 @@ class _Bridge(greenlet):
     """A greenlet running sqlite3-style store code for ``run_blocking``."""
 
 
-def wait_for(awaitable: Awaitable[T]) -> T:
+def awaited(awaitable: Awaitable[T]) -> T:
     """Inside ``run_blocking``: the result of *awaitable*, awaited on the loop."""
     current = getcurrent()
     if not isinstance(current, _Bridge):
@@ -197,7 +197,7 @@ def wait_for(awaitable: Awaitable[T]) -> T:
 
 
 async def run_blocking(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``work(*args, **kwargs)``, whose statements ``wait_for`` the loop.
+    """Run ``work(*args, **kwargs)``, whose statements are ``awaited`` on the loop.
 
     The greenlet runs ``work`` until it asks for an awaitable; this coroutine
     awaits it and resumes ``work`` with the result (or raises the error into
@@ -225,7 +225,7 @@ class PgRaw:
         self.conn = conn
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> PgCursor:
-        return wait_for(_execute(self.conn, sql, tuple(parameters)))
+        return awaited(_execute(self.conn, sql, tuple(parameters)))
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Iterable[Any]]) -> None:
         """One statement for many rows of parameters (asyncpg pipelines them)."""
@@ -234,7 +234,7 @@ class PgRaw:
             self.execute(sql, rows[0])
             return
         text, _, _ = translate(sql)
-        wait_for(self.conn.executemany(text, rows))
+        awaited(self.conn.executemany(text, rows))
 
     def script(self, sql: str) -> None:
         """Run several statements at once (a migration file): no parameters.
@@ -245,7 +245,7 @@ class PgRaw:
         """
         if _COMMENTS_ONLY.fullmatch(sql):
             return
-        wait_for(self.conn.execute(sql))
+        awaited(self.conn.execute(sql))
 
 
 class _Pending:

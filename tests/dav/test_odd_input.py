@@ -109,6 +109,17 @@ async def test_a_control_character_in_a_name_still_gives_a_well_formed_answer(ht
     assert CAL + "odd%01name.ics" in hrefs
 
 
+@pytest.mark.parametrize("body", [
+    zoned(BERLIN.format(extra="").replace("BYMONTH=10", "BYMONTH=60")),
+    event(extra="RRULE:FREQ=YEARLY;BYMONTH=60;BYDAY=-1SU\r\n"),
+    event(extra="RRULE:FREQ=DAILY;BYMONTH=13\r\n"),
+])
+async def test_a_rule_whose_values_dateutil_cannot_walk_is_no_500(http, body):
+    # dateutil reads BYMONTH=60 and fails at its first step.
+    status, _, answer = await put(http, body)
+    assert status < 500, answer
+
+
 async def test_a_nul_in_a_name_is_refused_on_every_backend(http):
     # PostgreSQL's text cannot hold a NUL; SQLite's could: neither stores one.
     assert (await put(http, event(), name="odd%00name.ics"))[0] == 400
