@@ -89,12 +89,25 @@ _COMMENTS_ONLY = re.compile(r"(\s|--[^\n]*)*")
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW)\b|\bRETURNING\b", re.IGNORECASE)
 
 # What the driver raises when the connection itself fails (not a statement).
+# The server ending the session (a shutdown, a crash, a dropped database), or
+# the driver left waiting for the rest of an answer that will not come (the
+# server went away in the middle of one): the connection is of no more use,
+# even before the driver has noticed it closed.
+_SESSION_ENDED = (
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.DatabaseDroppedError,
+    asyncpg.exceptions.IdleSessionTimeoutError,
+    asyncpg.exceptions.InternalClientError,
+)
 _CONNECTION_ERRORS = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     ConnectionError,
     OSError,
     asyncio.TimeoutError,
+    *_SESSION_ENDED,
 )
 
 # Prepared statements kept per connection: every statement of the store fits.
@@ -301,9 +314,13 @@ class _Link:
 
     def lost(self, exc: BaseException) -> DatabaseUnavailable | None:
         """The error to raise for *exc* when it means the connection is gone."""
-        if isinstance(exc, _CONNECTION_ERRORS) and (self._conn is None or self._conn.is_closed()):
-            return DatabaseUnavailable(f"lost the connection to PostgreSQL: {_one_line(exc)}")
-        return None
+        if isinstance(exc, _SESSION_ENDED):
+            self.drop()
+        elif not isinstance(exc, _CONNECTION_ERRORS) or not (
+            self._conn is None or self._conn.is_closed()
+        ):
+            return None
+        return DatabaseUnavailable(f"lost the connection to PostgreSQL: {_one_line(exc)}")
 
     def drop(self) -> None:
         """Close the connection at once (a statement was cut short: its state is unknown)."""
@@ -573,6 +590,9 @@ class PgDatabase:
                 else:
                     try:
                         await _to_the_end(_execute(conn, "COMMIT", ()))
+                    except asyncio.CancelledError:
+                        link.drop()  # the COMMIT may still be on its way: nobody else may talk
+                        raise
                     except _CONNECTION_ERRORS as exc:
                         link.drop()
                         raise (link.lost(exc) or exc) from exc
