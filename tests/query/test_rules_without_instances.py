@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from dateutil.rrule import rrulestr
@@ -179,3 +179,20 @@ def test_the_probe_agrees_with_dateutil(freq: str, interval: int, parts: dict, d
     except ValueError:
         return  # dateutil refuses the rule outright: the expanders fall back at no cost
     assert rule_recurs(rule, start) == (later is not None), text
+
+
+@pytest.mark.parametrize("lines, key, named", [
+    # A daily meeting since 2020: a reply naming its instance in 8999 is one.
+    (("DTSTART:20200106T100000Z", "RRULE:FREQ=DAILY"), datetime(8999, 6, 1, 10, tzinfo=UTC), True),
+    (("DTSTART:20200106T100000Z", "RRULE:FREQ=DAILY"), datetime(8999, 6, 1, 10, 30, tzinfo=UTC), False),
+    (("DTSTART:20200106T100000Z", "RRULE:FREQ=DAILY", "EXDATE:89990601T100000Z"),
+     datetime(8999, 6, 1, 10, tzinfo=UTC), False),
+    # In its own zone, across a DST change, and all day.
+    (("DTSTART;TZID=Europe/Berlin:20200106T100000", "RRULE:FREQ=WEEKLY"),
+     datetime(8999, 7, 8, 8, tzinfo=UTC), True),
+    (("DTSTART;VALUE=DATE:20200106", "RRULE:FREQ=DAILY"), date(8999, 6, 1), True),
+])
+def test_a_key_far_into_a_plain_series_is_answered_promptly(lines, key, named) -> None:
+    # A reply may name any instance; the old check walked every day from DTSTART to it.
+    calendar = cal(event(*lines))
+    assert promptly(lambda: names_instance(calendar, key)) is named

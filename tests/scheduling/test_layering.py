@@ -11,8 +11,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "caldav_sched" / "domain" / "scheduling"
 MODULES = sorted(PACKAGE.glob("*.py"))
 
-# rule_reach: pure like this package; it tells the expander which rules have no later instance.
-ALLOWED_PROJECT = ("caldav_sched.errors", "caldav_sched.domain.scheduling", "caldav_sched.domain.rule_reach")
+# rule_reach and plain_rules: pure like this package; one tells the expander which
+# rules have no later instance, the other expands a plain series around a window.
+ALLOWED_PROJECT = (
+    "caldav_sched.errors", "caldav_sched.domain.scheduling", "caldav_sched.domain.rule_reach",
+    "caldav_sched.domain.plain_rules",
+)
 ALLOWED_THIRD_PARTY = {"icalendar", "recurring_ical_events"}
 FORBIDDEN_STDLIB = {
     "asyncio", "socket", "sqlite3", "smtplib", "email", "http", "urllib", "subprocess", "os",

@@ -6,7 +6,9 @@ names the same instance as one written with the series' TZID (sabre/vobject
 #358), and an all-day series is keyed by date whatever form the
 RECURRENCE-ID takes (Zimbra zm-mailbox #441).  Recurrence expansion is left
 to ``recurring_ical_events``, without the rules that have no instance
-besides DTSTART (``domain.rule_reach``), which it would walk to the year 9999.
+besides DTSTART (``domain.rule_reach``), which it would walk to the year 9999;
+whether a key names an instance of a plain series is asked of
+``domain.plain_rules`` around the key, which does not walk from DTSTART.
 
 A key is an aware UTC ``datetime`` for timed series, a ``date`` for all-day
 series, and None for the master component.  Floating times are read in the
@@ -23,12 +25,17 @@ import recurring_ical_events
 from icalendar import Calendar
 from icalendar.cal import Component
 
+from caldav_sched.domain.plain_rules import plain_occurrences
 from caldav_sched.domain.rule_reach import without_barren_rules
 
 from .components import schedulable
 
 Key = date | datetime
 MASTER_LABEL = "master"
+
+# Around a key, the window a plain series is expanded in: wider than any
+# zone moves a wall-clock time, so the exact key comparison decides.
+_KEY_SLACK = timedelta(days=2)
 
 _RECURRENCE_PROPS = ("RRULE", "RDATE", "EXDATE", "EXRULE")
 
@@ -154,6 +161,14 @@ def names_instance(cal: Calendar, key: Key) -> bool:
         return False
     if not is_recurring(master):
         return series.key(master["DTSTART"].dt) == key
+    # A plain series is walked from just before the key, not from DTSTART: a
+    # reply may name an instance decades (or millennia) after the first.
+    around = key if isinstance(key, datetime) else datetime.combine(key, time(), UTC)
+    plain = plain_occurrences(
+        without_barren_rules(master), around - _KEY_SLACK, around + _KEY_SLACK
+    )
+    if plain is not None:
+        return any(series.key(start) == key for start, _ in plain)
     if isinstance(key, datetime):
         start, end = key - timedelta(seconds=1), key + timedelta(seconds=1)
     else:
