@@ -11,7 +11,6 @@ unbounded walk fails rather than holding up the suite.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
